@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# validate-manifests.sh — run the outside oracles over rendered dpatterns projects.
+#
+# Usage: scripts/validate-manifests.sh [-v] PROJECT_DIR [PROJECT_DIR...]
+#
+# Each PROJECT_DIR is a rendered project: it holds k8s/kustomization.yaml plus k8s/*.yaml.
+# For every directory this runs, offline:
+#   1. yamllint (relaxed, kubectl-style config, warnings are failures) on every k8s/*.yaml
+#   2. kubernetes-validate --strict for each Kubernetes version in K8S_VERSIONS (default:
+#      1.29 and the newest the pinned kubernetes-validate ships; plus spec.kubernetes.version
+#      from PROJECT_DIR/dpatterns.yaml when present) on every manifest except the
+#      kustomization; any line that is not a pass ("Couldn't find schema" exits 0!) fails
+#   3. checkov --framework kubernetes with zero failed checks (skips: CHECKOV_SKIP_CHECKS)
+#   4. kubectl kustomize PROJECT_DIR/k8s
+# and prints a summary table. Exit status: 0 all passed, 1 any check failed, 2 usage or
+# environment error (no kubectl, venv install failed).
+#
+# The tools live in a venv: $DPATTERNS_VENV, default <repo>/target/validate-venv. It is
+# created on first use and reused; a stamp file records the pinned versions, so a second
+# run installs nothing. Python interpreter: $DPATTERNS_PYTHON (default python3).
+# Other knobs: $DPATTERNS_K8S_VERSIONS (space-separated, "newest" allowed), $KUBECTL.
+# -v prints every tool's output, not only that of failing steps.
+
+set -euo pipefail
+
+# ---- pinned tool versions (bump together; the stamp file makes the venv reinstall) ----
+readonly KUBERNETES_VALIDATE_VERSION=1.37.0
+readonly CHECKOV_VERSION=3.3.30
+readonly YAMLLINT_VERSION=1.38.0
+
+# ---- checkov checks skipped on purpose; each needs a reason ----
+readonly CHECKOV_SKIP_CHECKS=(
+  # CKV_K8S_43 "Image should use digest": dpatterns renders images of services it generates
+  # itself (built after rendering, by the project's CI), so their digest cannot be known at
+  # render time. Users pin digests through spec `patches` or kustomize `images:`.
+  CKV_K8S_43
+)
+
+# yamllint: the default rules, minus three that fight serializer/kubectl-style output:
+# no leading `---` on the first document, sequences not indented under their key, and
+# long lines (image references with digests, annotations) that YAML can't fold safely.
+readonly YAMLLINT_CONFIG='{extends: default, rules: {document-start: disable, line-length: disable, indentation: {indent-sequences: whatever}}}'
+
+# checkov must stay offline and must not hang on network look-ups: --skip-download skips
+# the platform/guideline download, BC_SKIP_MAPPING skips the guideline mapping fetch, the
+# update check against PyPI is off, and any request that still happens is tried once.
+export BC_SKIP_MAPPING=TRUE
+export CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE
+export REQUEST_MAX_TRIES=1
+export SLEEP_BETWEEN_REQUEST_TRIES=0
+export CKV_PARSE_ERROR_FAIL=true
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_dir="$(cd "$script_dir/.." && pwd)"
+venv="${DPATTERNS_VENV:-$repo_dir/target/validate-venv}"
+python="${DPATTERNS_PYTHON:-python3}"
+kubectl="${KUBECTL:-kubectl}"
+verbose=0
+
+usage() {
+  sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+die() { # exit status, message
+  local rc=$1
+  shift
+  printf 'validate-manifests: error: %s\n' "$*" >&2
+  exit "$rc"
+}
+
+now_ms() { # milliseconds since the epoch, from bash's own clock
+  local t=${EPOCHREALTIME/./}
+  echo $((t / 1000))
+}
+
+fmt_ms() { # 1234 -> 1.23s
+  printf '%d.%02ds' $(($1 / 1000)) $((($1 % 1000) / 10))
+}
+
+# ---------------------------------------------------------------- arguments
+dirs=()
+while (($#)); do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    -v | --verbose) verbose=1 ;;
+    --) shift; dirs+=("$@"); break ;;
+    -*) die 2 "unknown option '$1' (see --help)" ;;
+    *) dirs+=("$1") ;;
+  esac
+  shift
+done
+((${#dirs[@]})) || { usage >&2; die 2 "give at least one rendered project directory"; }
+
+for d in "${dirs[@]}"; do
+  [[ -d "$d/k8s" ]] || die 2 "'$d' has no k8s/ folder (expected a rendered dpatterns project)"
+done
+
+command -v "$kubectl" >/dev/null 2>&1 ||
+  die 2 "kubectl not found (looked for '$kubectl' on PATH; set \$KUBECTL to override). It is needed for 'kubectl kustomize'."
+
+# ---------------------------------------------------------------- results table
+rows=()    # "dir<TAB>check<TAB>PASS|FAIL<TAB>time<TAB>note"
+failed=0
+record() { # dir check status ms note
+  rows+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$(fmt_ms "$4")"$'\t'"${5:-}")
+  [[ "$3" == PASS ]] || failed=1
+}
+
+show_output() { # status text: print tool output when failing or verbose
+  if [[ "$1" != PASS || $verbose == 1 ]] && [[ -n "$2" ]]; then
+    printf '%s\n' "$2" | sed 's/^/    /'
+  fi
+}
+
+# ---------------------------------------------------------------- venv
+setup_venv() {
+  local stamp="$venv/.dpatterns-validate-stamp"
+  local want
+  want="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION checkov==$CHECKOV_VERSION yamllint==$YAMLLINT_VERSION"
+  # fast path: no lock, no python start-up
+  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
+    return 0
+  fi
+  mkdir -p "$(dirname "$venv")"
+  # serialize concurrent first runs (e.g. parallel test threads) on the same venv
+  exec 9>"$venv.lock"
+  if command -v flock >/dev/null 2>&1; then flock 9; fi
+  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
+    exec 9>&-
+    return 0
+  fi
+  echo "validate-manifests: installing $want into $venv (first run; later runs reuse it)" >&2
+  command -v "$python" >/dev/null 2>&1 || die 2 "python interpreter '$python' not found (set \$DPATTERNS_PYTHON)"
+  rm -f "$stamp"
+  if [[ ! -x "$venv/bin/python" ]]; then
+    "$python" -m venv "$venv" >&2 || die 2 "could not create venv at $venv with $python"
+  fi
+  # shellcheck disable=SC2086 # $want is a list of requirement specifiers
+  "$venv/bin/python" -m pip install --no-input --quiet $want >&2 ||
+    die 2 "pip install of $want into $venv failed"
+  printf '%s' "$want" >"$stamp"
+  exec 9>&-
+}
+
+t0=$(now_ms)
+setup_venv
+t_setup=$(($(now_ms) - t0))
+record "-" "venv ($venv)" PASS "$t_setup"
+bin="$venv/bin"
+
+newest="$("$bin/python" -c 'from kubernetes_validate.utils import latest_version, major_minor; print(major_minor(latest_version()))')"
+
+# Kubernetes versions for one project dir: the defaults plus the spec's target version.
+k8s_versions_for() {
+  local dir=$1 v spec_v
+  local -a vers=()
+  for v in ${DPATTERNS_K8S_VERSIONS:-1.29 newest}; do
+    [[ "$v" == newest ]] && v=$newest
+    vers+=("$v")
+  done
+  if [[ -f "$dir/dpatterns.yaml" ]]; then
+    spec_v="$("$bin/python" - "$dir/dpatterns.yaml" <<'PY' 2>/dev/null || true
+import sys, yaml
+with open(sys.argv[1]) as f:
+    doc = yaml.safe_load(f) or {}
+v = ((doc.get("spec") or {}).get("kubernetes") or {}).get("version")
+if v:
+    print(".".join(str(v).lstrip("v").split(".")[:2]))
+PY
+)"
+    [[ -n "$spec_v" ]] && vers+=("$spec_v")
+  fi
+  printf '%s\n' "${vers[@]}" | sort -u -t. -k1,1n -k2,2n
+}
+
+# ---------------------------------------------------------------- per directory
+shopt -s nullglob
+for dir in "${dirs[@]}"; do
+  k8s="$dir/k8s"
+  echo "== $dir"
+
+  yaml_files=("$k8s"/*.yaml "$k8s"/*.yml)
+  manifests=()
+  for f in "${yaml_files[@]}"; do
+    case "$(basename "$f")" in
+      kustomization.yaml | kustomization.yml) ;;
+      *) manifests+=("$f") ;;
+    esac
+  done
+
+  # -- layout
+  if [[ ! -f "$k8s/kustomization.yaml" || ${#manifests[@]} -eq 0 ]]; then
+    record "$dir" "layout" FAIL 0 "need k8s/kustomization.yaml and at least one manifest"
+    echo "  layout: FAIL (need k8s/kustomization.yaml and at least one other *.yaml)"
+  fi
+
+  # -- yamllint (strict: warnings fail too)
+  t=$(now_ms)
+  if out="$("$bin/yamllint" --strict -f parsable -d "$YAMLLINT_CONFIG" "${yaml_files[@]}" 2>&1)"; then st=PASS; else st=FAIL; fi
+  ms=$(($(now_ms) - t))
+  note="${#yaml_files[@]} files"
+  [[ $st == FAIL ]] && note="$(grep -c ':' <<<"$out" || true) findings"
+  record "$dir" "yamllint" "$st" "$ms" "$note"
+  echo "  yamllint: $st ($(fmt_ms "$ms"))"
+  show_output "$st" "$out"
+
+  # -- kubernetes-validate --strict, per version
+  mapfile -t versions < <(k8s_versions_for "$dir")
+  for v in "${versions[@]}"; do
+    t=$(now_ms)
+    st=PASS
+    if ((${#manifests[@]})); then
+      if out="$("$bin/kubernetes-validate" --strict -k "$v" "${manifests[@]}" 2>&1)"; then :; else st=FAIL; fi
+    else
+      out="no manifests"
+      st=FAIL
+    fi
+    # Only pass lines are acceptable. WARN (e.g. "Couldn't find schema" for a CRD or a
+    # removed apiVersion) exits 0 but means the object was never validated.
+    bad="$(grep -v -E "^INFO .* passed for resource .* against version ${v//./\\.}\$" <<<"$out" | grep -v '^$' || true)"
+    [[ -n "$bad" ]] && st=FAIL
+    npass="$(grep -c -E '^INFO .* passed for resource ' <<<"$out" || true)"
+    # every manifest file must have yielded at least one validated object
+    for f in "${manifests[@]}"; do
+      grep -qF "INFO $f passed for resource " <<<"$out" || { st=FAIL; bad+=$'\n'"$f: no object validated"; }
+    done
+    ms=$(($(now_ms) - t))
+    note="$npass objects"
+    [[ $st == FAIL ]] && note="$(grep -c . <<<"$bad" || true) problems"
+    record "$dir" "kubernetes-validate --strict -k $v" "$st" "$ms" "$note"
+    echo "  kubernetes-validate --strict -k $v: $st ($(fmt_ms "$ms"))"
+    if [[ $st == FAIL ]]; then show_output FAIL "${bad#$'\n'}"; else show_output PASS "$out"; fi
+  done
+
+  # -- checkov
+  t=$(now_ms)
+  ck_out="$(mktemp -d)"
+  skip_csv="$(IFS=,; echo "${CHECKOV_SKIP_CHECKS[*]}")"
+  ck_rc=0
+  (cd "$k8s" && "$bin/checkov" -d . --framework kubernetes --skip-download --compact --quiet \
+    --skip-check "$skip_csv" -o cli -o json --output-file-path "$ck_out") >"$ck_out/stdout.txt" 2>&1 || ck_rc=$?
+  # Exit status alone is not enough: checkov exits 0 when it parsed nothing at all.
+  summary="$("$bin/python" - "$ck_out/results_json.json" <<'PY' 2>&1 || true
+import json, sys
+try:
+    with open(sys.argv[1]) as f:
+        d = json.load(f)
+except Exception as e:  # no report written
+    print(f"ERROR no checkov JSON report ({e})")
+    sys.exit(0)
+reports = d if isinstance(d, list) else [d]
+p = fl = pe = rc = 0
+for r in reports:
+    s = r.get("summary", r)
+    p += s.get("passed", 0); fl += s.get("failed", 0)
+    pe += s.get("parsing_errors", 0); rc += s.get("resource_count", 0)
+status = "OK" if (fl == 0 and pe == 0 and p > 0 and rc > 0) else "ERROR"
+print(f"{status} passed={p} failed={fl} parsing_errors={pe} resources={rc}")
+PY
+)"
+  st=PASS
+  [[ $ck_rc -ne 0 || "$summary" != OK* ]] && st=FAIL
+  ms=$(($(now_ms) - t))
+  record "$dir" "checkov (skip: $skip_csv)" "$st" "$ms" "${summary#* }"
+  echo "  checkov: $st ($(fmt_ms "$ms")) ${summary#* }"
+  if [[ $st == FAIL ]]; then
+    if [[ -s "$ck_out/results_cli.txt" ]]; then show_output FAIL "$(cat "$ck_out/results_cli.txt")"; else show_output FAIL "$(cat "$ck_out/stdout.txt")"; fi
+  else
+    show_output PASS "$(cat "$ck_out/results_cli.txt" 2>/dev/null || true)"
+  fi
+  rm -rf "$ck_out"
+
+  # -- kubectl kustomize
+  t=$(now_ms)
+  if out="$("$kubectl" kustomize "$k8s" 2>&1)"; then
+    st=PASS
+    note="$(grep -c '^kind: ' <<<"$out" || true) objects"
+    out=""
+  else
+    st=FAIL
+    note="kustomize error"
+  fi
+  ms=$(($(now_ms) - t))
+  record "$dir" "kubectl kustomize" "$st" "$ms" "$note"
+  echo "  kubectl kustomize: $st ($(fmt_ms "$ms"))"
+  show_output "$st" "$out"
+done
+
+# ---------------------------------------------------------------- summary
+total=$(($(now_ms) - t0))
+echo
+echo "Summary (kubernetes-validate $KUBERNETES_VALIDATE_VERSION, checkov $CHECKOV_VERSION, yamllint $YAMLLINT_VERSION, $("$kubectl" version --client 2>/dev/null | head -1))"
+{
+  printf 'DIRECTORY\tCHECK\tRESULT\tTIME\tNOTE\n'
+  printf '%s\n' "${rows[@]}"
+} | column -t -s $'\t'
+echo "total $(fmt_ms "$total")"
+
+npass=0 nfail=0
+for r in "${rows[@]}"; do
+  IFS=$'\t' read -r _ _ s _ _ <<<"$r"
+  if [[ $s == PASS ]]; then npass=$((npass + 1)); else nfail=$((nfail + 1)); fi
+done
+echo "validate-manifests: $npass passed, $nfail failed"
+exit "$failed"

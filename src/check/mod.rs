@@ -1,0 +1,39 @@
+//! Every check on the rendered output: the typed schema of each object, then the
+//! invariants across objects. Rendering refuses to write anything that fails here, and
+//! `validate` reports the same list.
+
+pub mod invariants;
+pub mod schema;
+
+use crate::error::CheckFailure;
+use crate::manifest::Object;
+
+/// The canonical YAML of each object (same order as the input) or every failure found.
+pub fn run(objects: &[Object], namespace: &str) -> Result<Vec<String>, Vec<CheckFailure>> {
+    let mut failures = Vec::new();
+    let mut canonical = Vec::with_capacity(objects.len());
+    for object in objects {
+        match schema::check_object(&object.value) {
+            Ok(yaml) => canonical.push(yaml),
+            Err(messages) => failures.extend(messages.into_iter().map(|message| CheckFailure {
+                file: object.file(),
+                object: object.describe(),
+                check: "schema",
+                message,
+            })),
+        }
+    }
+    for (i, rule, message) in invariants::check(objects, namespace) {
+        failures.push(CheckFailure {
+            file: objects[i].file(),
+            object: objects[i].describe(),
+            check: rule,
+            message,
+        });
+    }
+    if failures.is_empty() {
+        Ok(canonical)
+    } else {
+        Err(failures)
+    }
+}

@@ -1,0 +1,295 @@
+//! Command-line arguments (clap) and their translation into library calls; the only place
+//! that knows about clap, colour and the terminal.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use dpatterns::commands::{self, Format, NewOptions, RenderOptions, Verbosity};
+use dpatterns::prompt::{Prompter, TerminalPrompter};
+use dpatterns::{Catalog, Error};
+use miette::{GraphicalReportHandler, GraphicalTheme, ThemeCharacters, ThemeStyles};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dpatterns",
+    version,
+    about = "Render the patterns of Designing Distributed Systems into Kubernetes manifests and Rust services",
+    long_about = None,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// A catalog folder whose files override or extend the embedded templates
+    #[arg(long, global = true, value_name = "DIR")]
+    templates: Option<PathBuf>,
+
+    /// When to colour the output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Print every file, unchanged ones too
+    #[arg(short, long, global = true)]
+    verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the patterns of the catalog
+    List,
+    /// Show a pattern: intent, containers, parameters, objects, an example
+    Show {
+        /// Pattern id, as `dpatterns list` prints it
+        pattern: String,
+    },
+    /// Create a project: write DIR/dpatterns.yaml (asking on a terminal), then render it
+    New {
+        /// Folder of the new project
+        dir: PathBuf,
+        /// A pattern to add as a component (repeatable)
+        #[arg(long = "pattern", short = 'p', value_name = "PATTERN")]
+        patterns: Vec<String>,
+        /// Set a parameter: `param=value` or `component.param=value` (repeatable)
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Ask nothing; take defaults
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Replace an existing dpatterns.yaml and overwrite edited files
+        #[arg(long)]
+        force: bool,
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+    },
+    /// Render the spec into manifests, services, docs and CI
+    Render {
+        /// The spec
+        #[arg(short = 'f', long = "file", default_value = commands::DEFAULT_SPEC)]
+        file: PathBuf,
+        /// Output folder [default: the spec's folder]
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Write nothing; exit 1 if any file would change
+        #[arg(long, conflicts_with_all = ["dry_run", "force"])]
+        check: bool,
+        /// Show the plan; write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Overwrite scaffolded files even if you edited them
+        #[arg(long)]
+        force: bool,
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+    },
+    /// Check the spec and every rule on the rendered output, in memory
+    Validate {
+        #[arg(short = 'f', long = "file", default_value = commands::DEFAULT_SPEC)]
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+    },
+    /// Print the JSON Schema of the spec
+    Schema,
+    /// Copy a pattern's embedded templates out, to edit and use with --templates
+    Eject {
+        /// Pattern id (or `_common` for the shared files)
+        pattern: String,
+        /// Destination catalog folder
+        #[arg(default_value = "templates")]
+        dir: PathBuf,
+        /// Overwrite an existing copy
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print shell completions
+    Completions { shell: clap_complete::Shell },
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let stdout_tty = std::io::stdout().is_terminal();
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let json_errors = matches!(
+        cli.command,
+        Command::Render {
+            format: FormatArg::Json,
+            ..
+        } | Command::Validate {
+            format: FormatArg::Json,
+            ..
+        }
+    );
+    match run(cli, stdout_tty) {
+        Ok(code) => code,
+        Err(e) => {
+            if json_errors {
+                print_json_error(&e);
+            }
+            print_error(&e, color);
+            e.exit_code()
+        }
+    }
+}
+
+fn verbosity(cli: &Cli) -> Verbosity {
+    if cli.quiet {
+        Verbosity::Quiet
+    } else if cli.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    }
+}
+
+fn run(cli: Cli, stdout_tty: bool) -> dpatterns::Result<i32> {
+    let verbosity = verbosity(&cli);
+    let mut stdout = std::io::stdout().lock();
+    let out: &mut dyn Write = &mut stdout;
+    if let Command::Completions { shell } = &cli.command {
+        clap_complete::generate(*shell, &mut Cli::command(), "dpatterns", out);
+        return Ok(0);
+    }
+    let catalog = Catalog::load(cli.templates.as_deref())?;
+    match cli.command {
+        Command::List => commands::list(&catalog, out).map(|()| 0),
+        Command::Show { pattern } => commands::show(&catalog, &pattern, out).map(|()| 0),
+        Command::Schema => commands::schema(&catalog, out).map(|()| 0),
+        Command::Eject {
+            pattern,
+            dir,
+            force,
+        } => commands::eject(&catalog, &pattern, &dir, force, out).map(|()| 0),
+        Command::Validate { file, format } => {
+            commands::validate_command(&file, &catalog, format.into(), out)
+        }
+        Command::Render {
+            file,
+            output,
+            check,
+            dry_run,
+            force,
+            format,
+        } => {
+            let opts = RenderOptions {
+                spec: file,
+                out: output,
+                check,
+                dry_run,
+                force,
+                format: format.into(),
+                verbosity,
+            };
+            commands::render_command(&opts, &catalog, out)
+        }
+        Command::New {
+            dir,
+            patterns,
+            sets,
+            yes,
+            force,
+            format,
+        } => {
+            let opts = NewOptions {
+                dir,
+                patterns,
+                sets,
+                force,
+                format: format.into(),
+                verbosity,
+            };
+            // Ask only a person: never with --yes, never when stdin or stdout is not a terminal.
+            let interactive = !yes && std::io::stdin().is_terminal() && stdout_tty;
+            let mut terminal = TerminalPrompter;
+            let prompter: Option<&mut (dyn Prompter + 'static)> = if interactive {
+                Some(&mut terminal)
+            } else {
+                None
+            };
+            commands::new_project(&opts, &catalog, prompter, out)
+        }
+        Command::Completions { .. } => unreachable!("handled above"),
+    }
+}
+
+fn print_error(e: &Error, color: bool) {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme {
+            characters: ThemeCharacters::ascii(),
+            styles: ThemeStyles::none(),
+        }
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let mut text = String::new();
+    match e {
+        Error::Spec(errors) => {
+            for spec_error in errors {
+                let _ = handler.render_report(&mut text, spec_error);
+            }
+            if errors.len() > 1 {
+                text.push_str(&format!("error: {e}\n"));
+            }
+        }
+        other => {
+            let _ = handler.render_report(&mut text, other);
+        }
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+}
+
+/// With `--format json`, errors are data too: CI reads them from stdout.
+fn print_json_error(e: &Error) {
+    let value = match e {
+        Error::Spec(errors) => serde_json::json!({
+            "ok": false,
+            "errors": errors.iter().map(|s| serde_json::json!({
+                "message": s.message, "file": s.source_code.name(), "line": s.line,
+                "column": s.column, "help": s.help,
+            })).collect::<Vec<_>>()
+        }),
+        Error::Checks { failures, .. } => serde_json::json!({"ok": false, "failures": failures}),
+        other => serde_json::json!({"ok": false, "errors": [{"message": other.to_string()}]}),
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).expect("serializes")
+    );
+}

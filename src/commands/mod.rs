@@ -1,0 +1,148 @@
+//! The commands of DESIGN §1 as library functions over plain types. The binary's `cli.rs`
+//! turns arguments into these calls; nothing here knows about clap or the terminal, so
+//! every command is testable in-process.
+
+mod new;
+mod render;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use new::{NewOptions, new_project};
+pub use render::{Format, RenderOptions, Verbosity, render_command, spec_dir, validate_command};
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::source::SourceFile;
+use crate::spec::{self, LoadedSpec};
+
+/// The spec file used when `-f` is not given.
+pub const DEFAULT_SPEC: &str = "dpatterns.yaml";
+
+fn io_err(e: std::io::Error) -> Error {
+    Error::Write {
+        path: PathBuf::from("<stdout>"),
+        source: e,
+    }
+}
+
+/// Reads and decodes a spec, naming it in errors as the user wrote its path.
+pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    spec::parse(SourceFile::new(path.display().to_string(), text))
+}
+
+/// `dpatterns list`: the catalog, one pattern a line.
+pub fn list(catalog: &Catalog, out: &mut dyn Write) -> Result<()> {
+    let width = catalog.patterns().map(|p| p.id.len()).max().unwrap_or(0);
+    writeln!(
+        out,
+        "{:<width$}  {:<11}  {:<24}  SUMMARY",
+        "PATTERN", "FAMILY", "BOOK"
+    )
+    .map_err(io_err)?;
+    for p in catalog.patterns() {
+        let id = if p.attachable {
+            format!("{} (attach)", p.id)
+        } else {
+            p.id.clone()
+        };
+        writeln!(
+            out,
+            "{:<width$}  {:<11}  {:<24}  {}",
+            id,
+            p.family.as_str(),
+            p.chapter.to_string(),
+            p.summary,
+            width = width + 9
+        )
+        .map_err(io_err)?;
+    }
+    Ok(())
+}
+
+/// `dpatterns show PATTERN`: everything a user needs to pick and configure a pattern.
+pub fn show(catalog: &Catalog, id: &str, out: &mut dyn Write) -> Result<()> {
+    let pattern = catalog.pattern(id).ok_or_else(|| Error::Usage {
+        message: format!("unknown pattern `{id}`"),
+        help: crate::names::did_you_mean(id, catalog.pattern_ids())
+            .or_else(|| Some("`dpatterns list` shows the catalog".into())),
+    })?;
+    let mut text = String::new();
+    text.push_str(&format!("{} — {}\n", pattern.id, pattern.summary));
+    text.push_str(&format!(
+        "family: {}   book: {}{}\n\n",
+        pattern.family.as_str(),
+        pattern.chapter,
+        if pattern.attachable {
+            "   attachable: yes (use under `attach:`)"
+        } else {
+            ""
+        }
+    ));
+    text.push_str(pattern.intent.trim_end());
+    text.push_str("\n\nCONTAINERS\n");
+    for c in &pattern.containers {
+        text.push_str(&format!("  {:<12} {}\n", c.name, c.role));
+    }
+    text.push_str("\nPARAMETERS\n");
+    if pattern.params.is_empty() {
+        text.push_str("  (none)\n");
+    }
+    for p in &pattern.params {
+        let default = p
+            .default
+            .as_ref()
+            .map_or("required".to_string(), |d| format!("default {d}"));
+        text.push_str(&format!(
+            "  {:<14} {} ({default})\n",
+            p.name,
+            p.type_label()
+        ));
+        text.push_str(&format!("  {:<14} {}\n", "", p.help));
+    }
+    if let Some(example) = catalog.example(id) {
+        text.push_str("\nOBJECTS (for the example below)\n");
+        let spec = spec::parse(SourceFile::new(format!("{id}/example.yaml"), example))?;
+        let rendered = crate::pipeline::render(&spec, catalog)?;
+        for o in &rendered.objects {
+            text.push_str(&format!("  {:<24} {}\n", o.kind(), o.name()));
+        }
+        text.push_str("\nEXAMPLE\n");
+        for line in example.lines() {
+            text.push_str(&format!("  {line}\n"));
+        }
+    }
+    out.write_all(text.as_bytes()).map_err(io_err)
+}
+
+/// `dpatterns schema`: the spec's JSON Schema.
+pub fn schema(catalog: &Catalog, out: &mut dyn Write) -> Result<()> {
+    let schema = crate::spec_schema::spec_schema(catalog);
+    let text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    writeln!(out, "{text}").map_err(io_err)
+}
+
+/// `dpatterns eject PATTERN [DIR]`: copies templates out for `--templates DIR`.
+pub fn eject(
+    catalog: &Catalog,
+    id: &str,
+    dir: &Path,
+    force: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let written = catalog.eject(id, dir, force)?;
+    for path in &written {
+        writeln!(out, "wrote {}", path.display()).map_err(io_err)?;
+    }
+    writeln!(
+        out,
+        "ejected {} files; edit them and render with `--templates {}`",
+        written.len(),
+        dir.display()
+    )
+    .map_err(io_err)
+}

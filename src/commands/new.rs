@@ -1,0 +1,424 @@
+//! `dpatterns new DIR`: writes a spec (asking for what is missing when a person is at the
+//! terminal) and renders it. The questions only ever fill in the spec; everything else is
+//! the same render as `dpatterns render`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::render::{Format, RenderOptions, Verbosity, render_command};
+use super::{DEFAULT_SPEC, io_err};
+use crate::catalog::{Catalog, Pattern};
+use crate::error::{Error, Result};
+use crate::names::{check_dns_label, did_you_mean, to_dns_label};
+use crate::params::{ParamDef, ParamKind};
+use crate::prompt::{Ask, Prompter};
+use crate::source::SourceFile;
+use crate::spec::{self, AttachSpec, ComponentSpec, SpecDoc};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewOptions {
+    pub dir: PathBuf,
+    pub patterns: Vec<String>,
+    /// `--set param=value` or `--set component.param=value`.
+    pub sets: Vec<String>,
+    pub force: bool,
+    pub format: Format,
+    pub verbosity: Verbosity,
+}
+
+/// The embedded default system, rendered when `new` gets no pattern and asks nothing.
+const DEFAULT_SYSTEM: &str = "_common/new/default.yaml";
+
+pub fn new_project(
+    opts: &NewOptions,
+    catalog: &Catalog,
+    prompter: Ask<'_>,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let spec_path = opts.dir.join(DEFAULT_SPEC);
+    if spec_path.exists() && !opts.force {
+        return Err(Error::Usage {
+            message: format!("{} already exists", spec_path.display()),
+            help: Some(format!(
+                "run `dpatterns render -f {}` to render it, or pass --force to start over",
+                spec_path.display()
+            )),
+        });
+    }
+    let sets = parse_sets(&opts.sets)?;
+    let dir_name = opts
+        .dir
+        .canonicalize()
+        .ok()
+        .or_else(|| Some(opts.dir.clone()))
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "system".into());
+    let default_name = to_dns_label(&dir_name);
+
+    let text = match (opts.patterns.is_empty(), prompter) {
+        (true, None) => {
+            let template = catalog
+                .file(DEFAULT_SYSTEM)
+                .ok_or_else(|| Error::Catalog {
+                    path: DEFAULT_SYSTEM.into(),
+                    message: "the catalog has no default system".into(),
+                })?
+                .contents
+                .replace("__NAME__", &default_name);
+            if sets.is_empty() {
+                template
+            } else {
+                let mut doc = parse_doc(&template)?;
+                apply_sets(&mut doc, &sets, catalog)?;
+                spec::to_yaml(&doc)
+            }
+        }
+        (_, prompter) => {
+            let mut doc = build_doc(opts, catalog, &default_name, &sets, prompter)?;
+            apply_sets(&mut doc, &sets, catalog)?;
+            spec::to_yaml(&doc)
+        }
+    };
+
+    // Render in memory first, so bad input writes nothing at all.
+    let source = SourceFile::new(spec_path.display().to_string(), text.clone());
+    let loaded = spec::parse(source)?;
+    crate::pipeline::render(&loaded, catalog)?;
+
+    let existed = opts.dir.exists();
+    std::fs::create_dir_all(&opts.dir).map_err(|source| Error::Write {
+        path: opts.dir.clone(),
+        source,
+    })?;
+    std::fs::write(&spec_path, &text).map_err(|source| Error::Write {
+        path: spec_path.clone(),
+        source,
+    })?;
+    let render = RenderOptions {
+        spec: spec_path.clone(),
+        out: Some(opts.dir.clone()),
+        force: opts.force,
+        format: opts.format,
+        verbosity: opts.verbosity,
+        ..RenderOptions::default()
+    };
+    match render_command(&render, catalog, out) {
+        Ok(code) => {
+            if opts.format == Format::Text && opts.verbosity > Verbosity::Quiet {
+                writeln!(
+                    out,
+                    "next: cd {} && cargo test --manifest-path services/Cargo.toml && kubectl apply -k k8s",
+                    opts.dir.display()
+                )
+                .map_err(io_err)?;
+            }
+            Ok(code)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&spec_path);
+            if !existed {
+                let _ = std::fs::remove_dir(&opts.dir);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn parse_doc(text: &str) -> Result<SpecDoc> {
+    Ok(spec::parse(SourceFile::new(DEFAULT_SYSTEM, text))?.doc)
+}
+
+/// `a=b` / `c.a=b` into ((component, param), value).
+type Sets = Vec<((Option<String>, String), String)>;
+
+fn parse_sets(raw: &[String]) -> Result<Sets> {
+    raw.iter()
+        .map(|s| {
+            let (key, value) = s.split_once('=').ok_or_else(|| Error::Usage {
+                message: format!("--set `{s}` has no `=`"),
+                help: Some("write --set param=value or --set component.param=value".into()),
+            })?;
+            let key = match key.split_once('.') {
+                Some((c, p)) => (Some(c.to_string()), p.to_string()),
+                None => (None, key.to_string()),
+            };
+            Ok((key, value.to_string()))
+        })
+        .collect()
+}
+
+fn apply_sets(doc: &mut SpecDoc, sets: &Sets, catalog: &Catalog) -> Result<()> {
+    for ((component, param), value) in sets {
+        let mut applied = false;
+        for c in doc.spec.components.iter_mut() {
+            if component.as_ref().is_some_and(|n| n != &c.name) {
+                continue;
+            }
+            let Some(pattern) = catalog.pattern(&c.pattern) else {
+                continue;
+            };
+            let Some(def) = pattern.param(param) else {
+                continue;
+            };
+            let parsed = def.parse_text(value).map_err(|p| Error::Usage {
+                message: format!("--set {param}={value}: {}", p.message),
+                help: p.help,
+            })?;
+            c.params.insert(param.clone(), parsed);
+            applied = true;
+        }
+        if !applied {
+            let known: Vec<String> = doc
+                .spec
+                .components
+                .iter()
+                .filter_map(|c| catalog.pattern(&c.pattern).map(|p| (c, p)))
+                .flat_map(|(c, p)| {
+                    p.params
+                        .iter()
+                        .map(move |d| format!("{}.{}", c.name, d.name))
+                })
+                .collect();
+            let given = match component {
+                Some(c) => format!("{c}.{param}"),
+                None => param.clone(),
+            };
+            let help = did_you_mean(&given, known.iter().map(String::as_str))
+                .or_else(|| {
+                    did_you_mean(
+                        param,
+                        known
+                            .iter()
+                            .filter_map(|k| k.split_once('.').map(|(_, p)| p)),
+                    )
+                })
+                .or_else(|| Some(format!("parameters of this system: {}", known.join(", "))));
+            return Err(Error::Usage {
+                message: format!("--set `{given}` matches no parameter of the system"),
+                help,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn build_doc(
+    opts: &NewOptions,
+    catalog: &Catalog,
+    default_name: &str,
+    sets: &Sets,
+    mut prompter: Ask<'_>,
+) -> Result<SpecDoc> {
+    let name = match prompter.as_deref_mut() {
+        Some(p) => p.input("System name", Some(default_name), &|s| check_dns_label(s))?,
+        None => default_name.to_string(),
+    };
+    let mut patterns: Vec<&Pattern> = Vec::new();
+    for id in &opts.patterns {
+        let pattern = catalog.pattern(id).ok_or_else(|| Error::Usage {
+            message: format!("unknown pattern `{id}`"),
+            help: did_you_mean(id, catalog.pattern_ids())
+                .or_else(|| Some("`dpatterns list` shows the catalog".into())),
+        })?;
+        if pattern.attachable {
+            return Err(Error::Usage {
+                message: format!("`{id}` is attachable and cannot stand alone"),
+                help: Some(
+                    "pick a serving or batch pattern; attach it in the spec's `attach:`".into(),
+                ),
+            });
+        }
+        patterns.push(pattern);
+    }
+    let standalone: Vec<&Pattern> = catalog.patterns().filter(|p| !p.attachable).collect();
+    let mut components: Vec<ComponentSpec> = Vec::new();
+    let mut queue = patterns.into_iter();
+    loop {
+        let pattern = match (queue.next(), prompter.as_deref_mut()) {
+            (Some(p), _) => p,
+            (None, Some(p)) if opts.patterns.is_empty() => {
+                if !components.is_empty() && !p.confirm("Add another component?", false)? {
+                    break;
+                }
+                let items: Vec<String> = standalone
+                    .iter()
+                    .map(|p| format!("{} — {}", p.id, p.summary))
+                    .collect();
+                standalone[p.select("Pattern", &items, 0)?]
+            }
+            _ => break,
+        };
+        let taken: Vec<String> = components.iter().map(|c| c.name.clone()).collect();
+        let mut component_name = pattern
+            .default_name
+            .clone()
+            .unwrap_or_else(|| pattern.id.clone());
+        let mut n = 2;
+        while taken.contains(&component_name) {
+            component_name = format!(
+                "{}-{n}",
+                pattern.default_name.as_deref().unwrap_or(&pattern.id)
+            );
+            n += 1;
+        }
+        if let Some(p) = prompter.as_deref_mut() {
+            component_name = p.input(
+                &format!("Name of the {} component", pattern.id),
+                Some(&component_name),
+                &|s| {
+                    check_dns_label(s)?;
+                    if taken.iter().any(|t| t == s) {
+                        return Err(format!("`{s}` is taken"));
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        let params = ask_params(
+            pattern,
+            &component_name,
+            &components,
+            sets,
+            prompter.as_deref_mut(),
+        )?;
+        let mut attach = Vec::new();
+        if let Some(p) = prompter.as_deref_mut() {
+            let attachable: Vec<&Pattern> = catalog.patterns().filter(|p| p.attachable).collect();
+            if !attachable.is_empty() {
+                let mut items = vec!["none".to_string()];
+                items.extend(
+                    attachable
+                        .iter()
+                        .map(|a| format!("{} — {}", a.id, a.summary)),
+                );
+                let choice =
+                    p.select(&format!("Attach a pattern to {component_name}?"), &items, 0)?;
+                if choice > 0 {
+                    let a = attachable[choice - 1];
+                    let params = ask_params(a, &component_name, &components, sets, Some(p))?;
+                    attach.push(AttachSpec {
+                        pattern: a.id.clone(),
+                        params,
+                        image: None,
+                    });
+                }
+            }
+        }
+        components.push(ComponentSpec {
+            name: component_name,
+            pattern: pattern.id.clone(),
+            params,
+            image: None,
+            attach,
+        });
+    }
+    if components.is_empty() {
+        return Err(Error::usage("no component chosen; nothing to render"));
+    }
+    Ok(SpecDoc {
+        api_version: spec::API_VERSION.into(),
+        kind: spec::KIND.into(),
+        metadata: spec::Metadata {
+            name,
+            namespace: None,
+        },
+        spec: spec::SystemSpec {
+            kubernetes: Some(spec::KubernetesTarget {
+                version: crate::model::DEFAULT_KUBE_VERSION.into(),
+            }),
+            registry: None,
+            defaults: None,
+            components,
+            patches: Vec::new(),
+        },
+    })
+}
+
+/// Parameters of one component: asked on a terminal (those not given with `--set`), or
+/// left to their defaults; a required one without an answer is an error.
+fn ask_params(
+    pattern: &Pattern,
+    component: &str,
+    earlier: &[ComponentSpec],
+    sets: &Sets,
+    mut prompter: Ask<'_>,
+) -> Result<BTreeMap<String, Value>> {
+    let mut params = BTreeMap::new();
+    for def in &pattern.params {
+        let given = sets
+            .iter()
+            .any(|((c, p), _)| p == &def.name && c.as_deref().is_none_or(|c| c == component));
+        if given {
+            continue;
+        }
+        let Some(p) = prompter.as_deref_mut() else {
+            if def.is_required() {
+                return Err(Error::Usage {
+                    message: format!("pattern `{}` needs parameter `{}`", pattern.id, def.name),
+                    help: Some(format!(
+                        "pass --set {component}.{}=VALUE ({})",
+                        def.name, def.help
+                    )),
+                });
+            }
+            continue;
+        };
+        let value = ask_one(p, def, earlier)?;
+        if def.default.as_ref() != Some(&value) {
+            params.insert(def.name.clone(), value);
+        }
+    }
+    Ok(params)
+}
+
+fn ask_one(p: &mut dyn Prompter, def: &ParamDef, earlier: &[ComponentSpec]) -> Result<Value> {
+    let prompt = format!("{} — {}", def.name, def.help);
+    match &def.kind {
+        ParamKind::Boolean => {
+            let default = def
+                .default
+                .as_ref()
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            Ok(json!(p.confirm(&prompt, default)?))
+        }
+        ParamKind::Enum { values } => {
+            let default = def
+                .default
+                .as_ref()
+                .and_then(Value::as_str)
+                .and_then(|d| values.iter().position(|v| v == d))
+                .unwrap_or(0);
+            Ok(json!(values[p.select(&prompt, values, default)?]))
+        }
+        ParamKind::Component { patterns } => {
+            let items: Vec<String> = earlier
+                .iter()
+                .filter(|c| patterns.contains(&c.pattern))
+                .map(|c| c.name.clone())
+                .collect();
+            if items.is_empty() {
+                return Err(Error::Prompt(format!(
+                    "`{}` needs an earlier component of pattern {}; add that one first",
+                    def.name,
+                    patterns.join(" or ")
+                )));
+            }
+            Ok(json!(items[p.select(&prompt, &items, 0)?]))
+        }
+        ParamKind::Integer { .. } | ParamKind::String { .. } => {
+            let default = def.default.as_ref().map(|d| match d {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            let answer = p.input(&prompt, default.as_deref(), &|s| {
+                def.parse_text(s).map(|_| ()).map_err(|e| e.message)
+            })?;
+            def.parse_text(&answer)
+                .map_err(|e| Error::Prompt(e.message))
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! `render` and `validate`: the main job and its in-memory twin.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::{io_err, load_spec};
+use crate::catalog::Catalog;
+use crate::error::{Error, Result, plural};
+use crate::output::{Action, Plan};
+use crate::pipeline;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    pub spec: PathBuf,
+    /// Output directory; the spec's folder when `None`.
+    pub out: Option<PathBuf>,
+    pub check: bool,
+    pub dry_run: bool,
+    pub force: bool,
+    pub format: Format,
+    pub verbosity: Verbosity,
+}
+
+/// How much `render` says: `-q` only errors, default the changes, `-v` every file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Verbosity {
+    Quiet,
+    #[default]
+    Normal,
+    Verbose,
+}
+
+/// The spec's own folder (`-o` default): `demo/dpatterns.yaml` renders into `demo/`.
+pub fn spec_dir(spec: &Path) -> PathBuf {
+    match spec.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Renders, then writes, checks or only plans. Returns the exit code: 0, or 1 when
+/// `--check` finds drift.
+pub fn render_command(opts: &RenderOptions, catalog: &Catalog, out: &mut dyn Write) -> Result<i32> {
+    let spec = load_spec(&opts.spec)?;
+    let rendered = pipeline::render(&spec, catalog)?;
+    let dir = opts.out.clone().unwrap_or_else(|| spec_dir(&opts.spec));
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::usage(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
+    }
+    let plan = Plan::compute(
+        &dir,
+        &rendered.files,
+        &spec.source.text,
+        opts.force && !opts.check,
+    )?;
+    let drifted: Vec<_> = plan.drift().collect();
+
+    if opts.format == Format::Json {
+        let report = json!({
+            "system": rendered.system.name,
+            "dir": dir.display().to_string(),
+            "mode": if opts.check { "check" } else if opts.dry_run { "dry-run" } else { "write" },
+            "files": plan.entries,
+            "drift": opts.check && !drifted.is_empty(),
+        });
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report).expect("serializes")
+        )
+        .map_err(io_err)?;
+    }
+
+    if opts.check {
+        if opts.format == Format::Text && opts.verbosity > Verbosity::Quiet {
+            for e in &drifted {
+                writeln!(out, "drift: {} would be {}", e.path, past_tense(e.action))
+                    .map_err(io_err)?;
+            }
+            if drifted.is_empty() {
+                writeln!(
+                    out,
+                    "ok: {} is up to date ({})",
+                    dir.display(),
+                    plural(plan.entries.len(), "file")
+                )
+                .map_err(io_err)?;
+            } else {
+                writeln!(
+                    out,
+                    "{} in {} differ from {}; run `dpatterns render` and commit the result",
+                    plural(drifted.len(), "file"),
+                    dir.display(),
+                    opts.spec.display()
+                )
+                .map_err(io_err)?;
+            }
+        }
+        return Ok(if drifted.is_empty() { 0 } else { 1 });
+    }
+
+    if !opts.dry_run {
+        plan.apply()?;
+    }
+    if opts.format == Format::Text {
+        print_plan(&plan, opts, out)?;
+    }
+    Ok(0)
+}
+
+fn past_tense(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update | Action::Overwrite => "updated",
+        Action::Delete => "deleted",
+        _ => "left alone",
+    }
+}
+
+fn print_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> Result<()> {
+    if opts.verbosity == Verbosity::Quiet {
+        return Ok(());
+    }
+    for e in &plan.entries {
+        if e.action == Action::Unchanged && opts.verbosity < Verbosity::Verbose {
+            continue;
+        }
+        {
+            let note = match e.action {
+                Action::KeptEdited => "  (you edited it; --force overwrites)",
+                Action::KeptOrphan => "  (no longer generated; kept)",
+                _ => "",
+            };
+            writeln!(out, "{:<10} {}{note}", e.action.label(), e.path).map_err(io_err)?;
+        }
+    }
+    let counts = [
+        (Action::Create, "created"),
+        (Action::Update, "updated"),
+        (Action::Overwrite, "overwritten"),
+        (Action::Delete, "deleted"),
+        (Action::Unchanged, "unchanged"),
+        (Action::KeptEdited, "kept"),
+        (Action::KeptOrphan, "orphaned"),
+    ];
+    let summary: Vec<String> = counts
+        .iter()
+        .filter(|(a, _)| {
+            plan.count(*a) > 0 || matches!(a, Action::Create | Action::Update | Action::Unchanged)
+        })
+        .map(|(a, word)| format!("{} {word}", plan.count(*a)))
+        .collect();
+    let verb = if opts.dry_run {
+        "dry run, nothing written"
+    } else {
+        "rendered"
+    };
+    writeln!(
+        out,
+        "{verb}: {} ({})",
+        plan.dir.display(),
+        summary.join(", ")
+    )
+    .map_err(io_err)
+}
+
+/// `dpatterns validate`: the spec and every check of the output, nothing written. Returns
+/// 0 when all pass, 1 when a check of the output fails; spec errors stay errors (2).
+pub fn validate_command(
+    spec_path: &Path,
+    catalog: &Catalog,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let spec = load_spec(spec_path)?;
+    match pipeline::render(&spec, catalog) {
+        Ok(rendered) => {
+            let files = rendered.files.len();
+            let objects = rendered.objects.len();
+            match format {
+                Format::Json => writeln!(
+                    out,
+                    "{}",
+                    json!({"ok": true, "files": files, "objects": objects, "failures": []})
+                )
+                .map_err(io_err)?,
+                Format::Text => writeln!(
+                    out,
+                    "ok: {} valid; {} in {} passed every check",
+                    spec_path.display(),
+                    plural(objects, "object"),
+                    plural(files, "file")
+                )
+                .map_err(io_err)?,
+            }
+            Ok(0)
+        }
+        Err(Error::Checks { failures, blame }) => {
+            match format {
+                Format::Json => writeln!(out, "{}", json!({"ok": false, "failures": failures}))
+                    .map_err(io_err)?,
+                Format::Text => {
+                    for f in &failures {
+                        writeln!(out, "fail: {f}").map_err(io_err)?;
+                    }
+                    let who = match blame {
+                        None => "the spec's patches or defaults".to_string(),
+                        Some(crate::error::Blame::Dpatterns) => {
+                            "dpatterns' own templates (a bug; please report it)".to_string()
+                        }
+                        Some(crate::error::Blame::UserTemplates(d)) => {
+                            format!("the templates in {}", d.display())
+                        }
+                    };
+                    writeln!(
+                        out,
+                        "{} failed; the cause is in {who}",
+                        plural(failures.len(), "check")
+                    )
+                    .map_err(io_err)?;
+                }
+            }
+            Ok(1)
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,165 @@
+//! One error type for the whole tool, so the binary can map every failure to an exit code
+//! and print it the same way. The line that matters to a user is between "your spec is wrong"
+//! (a [`SpecError`] pointing into their file), "your templates are wrong" (a `--templates`
+//! catalog), and "dpatterns has a bug" (the embedded catalog produced something invalid).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+/// A problem in the user's spec, with the place in the file it comes from.
+#[derive(Debug, Clone, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+
+pub struct SpecError {
+    pub message: String,
+    #[source_code]
+    pub source_code: NamedSource<Arc<str>>,
+    #[label("{label}")]
+    pub span: SourceSpan,
+    pub label: String,
+    #[help]
+    pub help: Option<String>,
+    /// 1-based line and column, kept for the `--format json` output and tests.
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A rendered object that failed a check, named by file, object and field path.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckFailure {
+    pub file: String,
+    pub object: String,
+    pub check: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for CheckFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {}: [{}] {}",
+            self.file, self.object, self.check, self.message
+        )
+    }
+}
+
+/// Where a template came from decides who has to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blame {
+    /// The embedded catalog: a bug in dpatterns.
+    Dpatterns,
+    /// A user catalog given with `--templates`.
+    UserTemplates(PathBuf),
+}
+
+impl Blame {
+    fn help(&self) -> String {
+        match self {
+            Blame::Dpatterns => {
+                "this is a bug in dpatterns; please report it with your spec".into()
+            }
+            Blame::UserTemplates(dir) => format!(
+                "the template comes from your catalog in {}; fix it there",
+                dir.display()
+            ),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Error {
+    #[error("{} in the spec", plural(.0.len(), "error"))]
+    Spec(#[related] Vec<SpecError>),
+
+    #[error("cannot read {}", .path.display())]
+    #[diagnostic(help("check that the file exists and is readable"))]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot write into {}", .path.display())]
+    #[diagnostic(help("nothing was changed: files already in place were restored"))]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("refusing to write {path}: {reason}")]
+    UnsafePath { path: String, reason: String },
+
+    #[error("template {template} failed: {message}")]
+    #[diagnostic(help("{}", .blame.help()))]
+    Template {
+        template: String,
+        message: String,
+        blame: Blame,
+    },
+
+    #[error("the catalog is invalid: {path}: {message}")]
+    Catalog { path: String, message: String },
+
+    #[error("the rendered output failed {}:\n{}", plural(.failures.len(), "check"), bullet_list(.failures))]
+    #[diagnostic(help("{}", check_help(.blame)))]
+    Checks {
+        failures: Vec<CheckFailure>,
+        blame: Option<Blame>,
+    },
+
+    #[error("{message}")]
+    Usage {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("{0}")]
+    Prompt(String),
+}
+
+impl Error {
+    /// Exit status for this failure: every error is bad input or usage (2); the outcome
+    /// "a check found a difference" (1) is not an error and is decided by the command.
+    pub fn exit_code(&self) -> i32 {
+        2
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            help: None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn bullet_list(failures: &[CheckFailure]) -> String {
+    failures
+        .iter()
+        .map(|f| format!("  - {f}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn check_help(blame: &Option<Blame>) -> String {
+    match blame {
+        None => {
+            "the failing values come from `patches` or `defaults` in your spec; nothing was written"
+                .into()
+        }
+        Some(b) => format!("{}; nothing was written", b.help()),
+    }
+}

@@ -1,0 +1,27 @@
+#![recursion_limit = "256"]
+//! dpatterns renders the patterns of Brendan Burns' *Designing Distributed Systems* into
+//! Kubernetes manifests, Rust services, Dockerfiles, docs and CI, from one YAML spec.
+//!
+//! The library is the whole tool; the binary only parses arguments. The pipeline
+//! (DESIGN §3) runs `spec` → `model` → `render` → `manifest` → `policy` → `check` →
+//! `output`, and [`pipeline::render`] is its pure core.
+
+pub mod catalog;
+pub mod check;
+pub mod commands;
+pub mod error;
+pub mod manifest;
+pub mod model;
+pub mod names;
+pub mod output;
+pub mod params;
+pub mod pipeline;
+pub mod policy;
+pub mod prompt;
+pub mod render;
+pub mod source;
+pub mod spec;
+pub mod spec_schema;
+
+pub use catalog::Catalog;
+pub use error::{Error, Result};

@@ -1,0 +1,354 @@
+//! Manifests as data: parsing rendered YAML into objects, composing attachments into the
+//! pods they decorate, and applying the spec's `patches`. Working on parsed objects rather
+//! than text is what rules out the indentation bugs of text-templated charts.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::catalog::Catalog;
+use crate::error::{Blame, Error, Result};
+use crate::model::System;
+use crate::render::ManifestText;
+use crate::source::YamlPath;
+use crate::spec::LoadedSpec;
+
+/// The kind an attachable pattern renders to say "add this to my host's pods".
+pub const POD_PATCH_KIND: &str = "PodPatch";
+
+/// One Kubernetes object and where it came from.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// The component whose file holds the object; `None` for system-wide objects.
+    pub component: Option<String>,
+    /// The template that produced it.
+    pub template: String,
+    pub value: Value,
+}
+
+impl Object {
+    pub fn kind(&self) -> &str {
+        self.value["kind"].as_str().unwrap_or("")
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.value["apiVersion"].as_str().unwrap_or("")
+    }
+
+    pub fn name(&self) -> &str {
+        self.value["metadata"]["name"].as_str().unwrap_or("")
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.value["metadata"]["namespace"].as_str()
+    }
+
+    /// `Deployment storefront/api`, as errors name an object.
+    pub fn describe(&self) -> String {
+        match self.namespace() {
+            Some(ns) => format!("{} {ns}/{}", self.kind(), self.name()),
+            None => format!("{} {}", self.kind(), self.name()),
+        }
+    }
+
+    /// The output file that holds this object.
+    pub fn file(&self) -> String {
+        match &self.component {
+            Some(c) => format!("k8s/{c}.yaml"),
+            None => SYSTEM_FILE.to_string(),
+        }
+    }
+
+    pub fn pod_template(&self) -> Option<&Value> {
+        pod_template_pointer(self.kind()).and_then(|p| self.value.pointer(p))
+    }
+
+    pub fn pod_template_mut(&mut self) -> Option<&mut Value> {
+        let pointer = pod_template_pointer(self.kind())?;
+        self.value.pointer_mut(pointer)
+    }
+}
+
+/// System-wide objects (the Namespace) go to a file no component name can take.
+pub const SYSTEM_FILE: &str = "k8s/_system.yaml";
+
+/// Where the pod template sits in each workload kind.
+pub fn pod_template_pointer(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => Some("/spec/template"),
+        "CronJob" => Some("/spec/jobTemplate/spec/template"),
+        _ => None,
+    }
+}
+
+/// Kinds whose pods run to completion, where a plain extra container would block forever.
+pub fn runs_to_completion(kind: &str) -> bool {
+    matches!(kind, "Job" | "CronJob")
+}
+
+/// A rendered template, parsed: objects and the pod patches of attachments.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub objects: Vec<Object>,
+    pub pod_patches: Vec<PodPatch>,
+}
+
+/// What an attachable pattern adds to its host's pods.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodPatchDoc {
+    #[allow(dead_code)]
+    api_version: String,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    containers: Vec<Value>,
+    #[serde(default)]
+    volumes: Vec<Value>,
+    #[serde(default)]
+    share_process_namespace: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PodPatch {
+    pub host: String,
+    pub attachment: String,
+    pub template: String,
+    pub doc: PodPatchDoc,
+}
+
+/// Parses every rendered manifest template into objects.
+pub fn parse(texts: &[ManifestText], catalog: &Catalog) -> Result<Parsed> {
+    let mut parsed = Parsed::default();
+    for text in texts {
+        let blame = catalog
+            .file(&text.template)
+            .map_or(Blame::Dpatterns, |f| f.blame.clone());
+        let fail = |message: String| Error::Template {
+            template: text.template.clone(),
+            message,
+            blame: blame.clone(),
+        };
+        for document in serde_yaml::Deserializer::from_str(&text.text) {
+            let value = Value::deserialize(document)
+                .map_err(|e| fail(format!("rendered YAML does not parse: {e}")))?;
+            if value.is_null() {
+                continue;
+            }
+            if !value.is_object() || !value["kind"].is_string() {
+                return Err(fail(
+                    "rendered a document that is not a Kubernetes object".into(),
+                ));
+            }
+            if value["kind"] == POD_PATCH_KIND {
+                let (Some(host), Some(attachment)) = (&text.component, &text.attachment) else {
+                    return Err(fail(
+                        "only an attachable pattern may render a PodPatch".into(),
+                    ));
+                };
+                let doc: PodPatchDoc = serde_json::from_value(value)
+                    .map_err(|e| fail(format!("invalid PodPatch: {e}")))?;
+                parsed.pod_patches.push(PodPatch {
+                    host: host.clone(),
+                    attachment: attachment.clone(),
+                    template: text.template.clone(),
+                    doc,
+                });
+                continue;
+            }
+            parsed.objects.push(Object {
+                component: text.component.clone(),
+                template: text.template.clone(),
+                value,
+            });
+        }
+    }
+    Ok(parsed)
+}
+
+/// Adds each attachment's containers and volumes to every pod its host runs. Inside Jobs
+/// they become native sidecars (`initContainers` with `restartPolicy: Always`), since an
+/// ordinary extra container would keep the Job from ever completing.
+pub fn compose(parsed: Parsed, system: &System, spec: &LoadedSpec) -> Result<Vec<Object>> {
+    let mut objects = parsed.objects;
+    let mut errors = Vec::new();
+    for patch in parsed.pod_patches {
+        let host = system
+            .component(&patch.host)
+            .expect("pod patches come from components of the model");
+        let attach_index = host
+            .attachments
+            .iter()
+            .find(|a| a.pattern == patch.attachment)
+            .map_or(0, |a| a.index);
+        let attach_path = YamlPath::root()
+            .key("spec")
+            .key("components")
+            .index(host.index)
+            .key("attach")
+            .index(attach_index)
+            .key("pattern");
+        let mut applied = false;
+        for object in objects
+            .iter_mut()
+            .filter(|o| o.component.as_deref() == Some(host.name.as_str()))
+        {
+            let kind = object.kind().to_string();
+            let Some(template) = object.pod_template_mut() else {
+                continue;
+            };
+            let native = runs_to_completion(&kind);
+            if native && !system.native_sidecars() {
+                errors.push(spec.source.error_at_value(
+                    &attach_path,
+                    format!(
+                        "`{}` attaches a container to the {kind} of `{}`, which needs native sidecars (Kubernetes 1.{}+); the target is 1.{}",
+                        patch.attachment,
+                        host.name,
+                        crate::model::NATIVE_SIDECAR_MINOR,
+                        system.kube_minor
+                    ),
+                    "needs native sidecars",
+                    Some(format!(
+                        "raise `spec.kubernetes.version` to \"1.{}\" or later; without native sidecars the {kind} would never complete",
+                        crate::model::NATIVE_SIDECAR_MINOR
+                    )),
+                ));
+                applied = true;
+                continue;
+            }
+            let pod = &mut template["spec"];
+            for container in &patch.doc.containers {
+                let mut container = container.clone();
+                if native {
+                    container["restartPolicy"] = Value::String("Always".into());
+                    push(pod, "initContainers", container);
+                } else {
+                    push(pod, "containers", container);
+                }
+            }
+            for volume in &patch.doc.volumes {
+                push(pod, "volumes", volume.clone());
+            }
+            if let Some(share) = patch.doc.share_process_namespace {
+                pod["shareProcessNamespace"] = Value::Bool(share);
+            }
+            applied = true;
+        }
+        if !applied {
+            return Err(Error::Template {
+                template: patch.template,
+                message: format!(
+                    "`{}` has no workload with pods to attach `{}` to",
+                    host.name, patch.attachment
+                ),
+                blame: Blame::Dpatterns,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(objects)
+    } else {
+        Err(Error::Spec(errors))
+    }
+}
+
+fn push(pod: &mut Value, key: &str, item: Value) {
+    if !pod[key].is_array() {
+        pod[key] = Value::Array(Vec::new());
+    }
+    if let Some(list) = pod[key].as_array_mut() {
+        list.push(item);
+    }
+}
+
+/// Applies the spec's `patches` (JSON merge patches, RFC 7396) to the objects they name.
+pub fn apply_patches(objects: &mut [Object], system: &System, spec: &LoadedSpec) -> Result<()> {
+    let mut errors = Vec::new();
+    for patch in &system.patches {
+        let mut matched = false;
+        for object in objects
+            .iter_mut()
+            .filter(|o| o.kind() == patch.kind && o.name() == patch.name)
+        {
+            merge_patch(&mut object.value, &patch.merge);
+            matched = true;
+        }
+        if !matched {
+            let path = YamlPath::root()
+                .key("spec")
+                .key("patches")
+                .index(patch.index)
+                .key("target");
+            let same_kind: Vec<&str> = objects
+                .iter()
+                .filter(|o| o.kind() == patch.kind)
+                .map(Object::name)
+                .collect();
+            let help = if same_kind.is_empty() {
+                let mut kinds: Vec<&str> = objects.iter().map(Object::kind).collect();
+                kinds.sort_unstable();
+                kinds.dedup();
+                crate::names::did_you_mean(&patch.kind, kinds.iter().copied())
+                    .or_else(|| Some(format!("kinds rendered: {}", kinds.join(", "))))
+            } else {
+                crate::names::did_you_mean(&patch.name, same_kind.iter().copied())
+                    .or_else(|| Some(format!("{} objects: {}", patch.kind, same_kind.join(", "))))
+            };
+            errors.push(spec.source.error_at_value(
+                &path,
+                format!(
+                    "patch target {} `{}` matches no rendered object",
+                    patch.kind, patch.name
+                ),
+                "matches nothing",
+                help,
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Spec(errors))
+    }
+}
+
+/// RFC 7396: objects merge key by key, `null` deletes, anything else replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch_map) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let target_map = target.as_object_mut().expect("made an object above");
+    for (key, value) in patch_map {
+        if value.is_null() {
+            target_map.remove(key);
+        } else {
+            merge_patch(target_map.entry(key.clone()).or_insert(Value::Null), value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut doc, &json!({"a": "z", "c": {"f": null}, "n": [1]}));
+        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}, "n": [1]}));
+    }
+
+    #[test]
+    fn pod_templates_are_found_per_kind() {
+        assert_eq!(
+            pod_template_pointer("CronJob"),
+            Some("/spec/jobTemplate/spec/template")
+        );
+        assert_eq!(pod_template_pointer("Service"), None);
+    }
+}

@@ -1,0 +1,106 @@
+//! Names: DNS-1123 labels (every Kubernetes object and every output path is built from
+//! them, which is also what keeps paths inside the output directory), Rust identifiers
+//! derived from them, and the did-you-mean hint shared by every "unknown X" error.
+
+pub const DNS_LABEL_REGEX: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+pub const DNS_LABEL_HELP: &str = "use at most 63 characters: lower-case letters, digits and `-`, starting and ending with a letter or digit";
+
+/// Checks a DNS-1123 label, saying what is wrong with it.
+pub fn check_dns_label(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".into());
+    }
+    if name.len() > 63 {
+        return Err(format!(
+            "it has {} characters, at most 63 are allowed",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!("`{c}` is not allowed"));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err("it must start and end with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// The Rust identifier for a component name: `api-gateway` -> `api_gateway`.
+pub fn crate_ident(name: &str) -> String {
+    let ident = name.replace('-', "_");
+    if ident.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("svc_{ident}")
+    } else {
+        ident
+    }
+}
+
+/// Turns free text (a directory name) into a DNS-1123 label, for defaults in `new`.
+pub fn to_dns_label(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed: String = out.trim_matches('-').chars().take(63).collect();
+    let trimmed = trimmed.trim_end_matches('-').to_string();
+    if trimmed.is_empty() {
+        "system".into()
+    } else {
+        trimmed
+    }
+}
+
+/// "did you mean `x`?" for the closest candidate, if any is close enough to be a typo.
+pub fn did_you_mean<'a>(
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    closest(given, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+pub fn closest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(given, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels_reject_upper_case_and_edges() {
+        assert!(check_dns_label("api-2").is_ok());
+        assert_eq!(check_dns_label("Api").unwrap_err(), "`A` is not allowed");
+        assert!(check_dns_label("-api").is_err());
+        assert!(check_dns_label(&"a".repeat(64)).is_err());
+        assert!(check_dns_label("a/../b").is_err());
+    }
+
+    #[test]
+    fn unknown_pattern_suggests_closest() {
+        let catalog = ["sidecar", "ambassador", "replicated-service"];
+        assert_eq!(
+            did_you_mean("sidcar", catalog).as_deref(),
+            Some("did you mean `sidecar`?")
+        );
+        assert_eq!(did_you_mean("zzzz", catalog), None);
+    }
+
+    #[test]
+    fn directory_names_become_labels() {
+        assert_eq!(to_dns_label("My Demo_App"), "my-demo-app");
+        assert_eq!(to_dns_label("___"), "system");
+        assert_eq!(crate_ident("api-gateway"), "api_gateway");
+    }
+}

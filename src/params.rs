@@ -1,0 +1,279 @@
+//! A pattern's parameters: one declaration drives validation of the spec, the prompts of
+//! `new`, the table of `show` and the JSON Schema, so the four can never disagree.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// One parameter, as declared in a pattern's `pattern.yaml`.
+/// Unknown keys are rejected by [`ParamKind`], which receives every key not named here.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ParamDef {
+    pub name: String,
+    #[serde(flatten)]
+    pub kind: ParamKind,
+    #[serde(default)]
+    pub default: Option<Value>,
+    pub help: String,
+}
+
+/// The type of a parameter and its constraints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum ParamKind {
+    Integer {
+        #[serde(default)]
+        min: Option<i64>,
+        #[serde(default)]
+        max: Option<i64>,
+        /// Another integer parameter of the same pattern this one may not be below.
+        #[serde(default)]
+        at_least: Option<String>,
+    },
+    Boolean,
+    String {
+        /// Only DNS-1123-label-like values (lower case, digits, `-`).
+        #[serde(default)]
+        dns_label: bool,
+    },
+    Enum {
+        values: Vec<String>,
+    },
+    /// The name of another component in the same spec, of one of these patterns.
+    Component {
+        patterns: Vec<String>,
+    },
+}
+
+/// Why a value does not fit its parameter; the caller adds the place in the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamProblem {
+    pub message: String,
+    pub label: String,
+    pub help: Option<String>,
+}
+
+impl ParamDef {
+    /// A short type description for `show` and prompts: `integer 1..=100`, `one of a|b`.
+    pub fn type_label(&self) -> String {
+        match &self.kind {
+            ParamKind::Integer { min, max, .. } => match (min, max) {
+                (Some(a), Some(b)) => format!("integer {a}..={b}"),
+                (Some(a), None) => format!("integer >= {a}"),
+                (None, Some(b)) => format!("integer <= {b}"),
+                (None, None) => "integer".into(),
+            },
+            ParamKind::Boolean => "boolean".into(),
+            ParamKind::String { dns_label: true } => "string (DNS-1123 label)".into(),
+            ParamKind::String { .. } => "string".into(),
+            ParamKind::Enum { values } => format!("one of {}", values.join("|")),
+            ParamKind::Component { patterns } => {
+                format!("component ({})", patterns.join("|"))
+            }
+        }
+    }
+
+    pub fn is_required(&self) -> bool {
+        self.default.is_none()
+    }
+
+    /// Checks a value's type and range (not references: those need the whole spec).
+    pub fn check(&self, value: &Value) -> Result<(), ParamProblem> {
+        let wrong_type = |expected: &str| ParamProblem {
+            message: format!(
+                "parameter `{}` must be {expected}, found {}",
+                self.name,
+                describe(value)
+            ),
+            label: format!("expected {expected}"),
+            help: Some(self.help.clone()),
+        };
+        match &self.kind {
+            ParamKind::Integer { min, max, .. } => {
+                let n = value.as_i64().ok_or_else(|| wrong_type("an integer"))?;
+                let below = min.is_some_and(|m| n < m);
+                let above = max.is_some_and(|m| n > m);
+                if below || above {
+                    return Err(ParamProblem {
+                        message: format!(
+                            "parameter `{}` is {n}, outside its range {}",
+                            self.name,
+                            range_text(*min, *max)
+                        ),
+                        label: format!("must be {}", range_text(*min, *max)),
+                        help: Some(self.help.clone()),
+                    });
+                }
+            }
+            ParamKind::Boolean => {
+                value.as_bool().ok_or_else(|| wrong_type("true or false"))?;
+            }
+            ParamKind::String { dns_label } => {
+                let s = value.as_str().ok_or_else(|| wrong_type("a string"))?;
+                if *dns_label && let Err(why) = crate::names::check_dns_label(s) {
+                    return Err(ParamProblem {
+                        message: format!(
+                            "parameter `{}` is not a DNS-1123 label: {why}",
+                            self.name
+                        ),
+                        label: "not a DNS-1123 label".into(),
+                        help: Some(crate::names::DNS_LABEL_HELP.into()),
+                    });
+                }
+            }
+            ParamKind::Enum { values } => {
+                let s = value
+                    .as_str()
+                    .ok_or_else(|| wrong_type(&format!("one of {}", values.join(", "))))?;
+                if !values.iter().any(|v| v == s) {
+                    return Err(ParamProblem {
+                        message: format!(
+                            "parameter `{}` does not allow `{s}`; allowed: {}",
+                            self.name,
+                            values.join(", ")
+                        ),
+                        label: "not an allowed value".into(),
+                        help: crate::names::did_you_mean(s, values.iter().map(String::as_str)),
+                    });
+                }
+            }
+            ParamKind::Component { .. } => {
+                value
+                    .as_str()
+                    .ok_or_else(|| wrong_type("a component name"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses a `--set` or prompt answer into a value of this parameter's type.
+    pub fn parse_text(&self, text: &str) -> Result<Value, ParamProblem> {
+        let value = match &self.kind {
+            ParamKind::Integer { .. } => match text.trim().parse::<i64>() {
+                Ok(n) => json!(n),
+                Err(_) => Value::String(text.to_string()),
+            },
+            ParamKind::Boolean => match text.trim() {
+                "true" | "yes" | "y" => json!(true),
+                "false" | "no" | "n" => json!(false),
+                _ => Value::String(text.to_string()),
+            },
+            _ => Value::String(text.trim().to_string()),
+        };
+        self.check(&value)?;
+        Ok(value)
+    }
+
+    /// The JSON Schema of this parameter's value.
+    pub fn json_schema(&self) -> Value {
+        let mut schema = match &self.kind {
+            ParamKind::Integer { min, max, .. } => {
+                let mut s = json!({"type": "integer"});
+                if let Some(m) = min {
+                    s["minimum"] = json!(m);
+                }
+                if let Some(m) = max {
+                    s["maximum"] = json!(m);
+                }
+                s
+            }
+            ParamKind::Boolean => json!({"type": "boolean"}),
+            ParamKind::String { dns_label: true } => json!({
+                "type": "string", "pattern": crate::names::DNS_LABEL_REGEX, "maxLength": 63
+            }),
+            ParamKind::String { .. } => json!({"type": "string"}),
+            ParamKind::Enum { values } => json!({"type": "string", "enum": values}),
+            ParamKind::Component { .. } => json!({
+                "type": "string", "pattern": crate::names::DNS_LABEL_REGEX
+            }),
+        };
+        schema["description"] = json!(self.help);
+        if let Some(d) = &self.default {
+            schema["default"] = d.clone();
+        }
+        schema
+    }
+}
+
+fn range_text(min: Option<i64>, max: Option<i64>) -> String {
+    match (min, max) {
+        (Some(a), Some(b)) => format!("{a}..={b}"),
+        (Some(a), None) => format!(">= {a}"),
+        (None, Some(b)) => format!("<= {b}"),
+        (None, None) => "any".into(),
+    }
+}
+
+/// A value as a user would name it in an error: `string "three"`, `integer 3`.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing (null)".into(),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => format!("string \"{s}\""),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(min: i64, max: i64) -> ParamDef {
+        ParamDef {
+            name: "replicas".into(),
+            kind: ParamKind::Integer {
+                min: Some(min),
+                max: Some(max),
+                at_least: None,
+            },
+            default: Some(json!(3)),
+            help: "how many".into(),
+        }
+    }
+
+    #[test]
+    fn integer_out_of_range_names_the_range() {
+        let p = int(2, 10);
+        let err = p.check(&json!(11)).unwrap_err();
+        assert_eq!(
+            err.message,
+            "parameter `replicas` is 11, outside its range 2..=10"
+        );
+        assert!(p.check(&json!(2)).is_ok());
+    }
+
+    #[test]
+    fn integer_given_as_string_is_a_type_error() {
+        let err = int(1, 5).check(&json!("three")).unwrap_err();
+        assert_eq!(
+            err.message,
+            "parameter `replicas` must be an integer, found string \"three\""
+        );
+    }
+
+    #[test]
+    fn enum_suggests_the_closest_value() {
+        let p = ParamDef {
+            name: "backend".into(),
+            kind: ParamKind::Enum {
+                values: vec!["redis".into(), "memcached".into()],
+            },
+            default: None,
+            help: "h".into(),
+        };
+        let err = p.check(&json!("rediss")).unwrap_err();
+        assert_eq!(err.help.as_deref(), Some("did you mean `redis`?"));
+    }
+
+    #[test]
+    fn parse_text_converts_by_type() {
+        assert_eq!(int(1, 9).parse_text("4").unwrap(), json!(4));
+        assert!(int(1, 9).parse_text("x").is_err());
+    }
+}

@@ -1,0 +1,308 @@
+//! Templates to text, in memory: every template of the catalog that applies to the model is
+//! rendered with handlebars in strict mode (a missing variable is an error, not an empty
+//! string) and without HTML escaping (which would corrupt YAML and Rust). Nothing here
+//! touches the disk; manifests are handed on as text for `manifest` to parse and check.
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+    Renderable, no_escape,
+};
+use serde_json::{Value, json};
+
+use crate::catalog::{COMMON, Catalog};
+use crate::error::{Error, Result};
+use crate::model::{Component, System};
+
+/// A rendered text file of the project (code, docs, CI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextFile {
+    pub path: String,
+    pub contents: String,
+}
+
+/// A rendered manifest template: YAML text, to be parsed into objects.
+#[derive(Debug, Clone)]
+pub struct ManifestText {
+    /// The catalog path of the template, for errors.
+    pub template: String,
+    /// The component whose `k8s/<component>.yaml` receives the objects; `None` for
+    /// system-wide objects (`_common/k8s`).
+    pub component: Option<String>,
+    /// Set when the template belongs to a pattern attached to `component`.
+    pub attachment: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Default)]
+pub struct RenderedTemplates {
+    pub manifests: Vec<ManifestText>,
+    pub files: Vec<TextFile>,
+}
+
+pub const TOOL_NAME: &str = "dpatterns";
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Renders every applicable template of the catalog for the system.
+pub fn render_templates(system: &System, catalog: &Catalog) -> Result<RenderedTemplates> {
+    let hb = registry(catalog)?;
+    let tool = json!({"name": TOOL_NAME, "version": TOOL_VERSION});
+    let system_ctx = system.system_context();
+    let base = json!({"tool": tool, "system": system_ctx});
+    let mut out = RenderedTemplates::default();
+
+    let has_services = system.components.iter().any(|c| c.generated);
+    for (path, _) in catalog.files_under("_common/project/") {
+        let Some(rel) = output_rel(path, "_common/project/") else {
+            continue;
+        };
+        if rel.starts_with("services/") && !has_services {
+            continue;
+        }
+        out.files.push(TextFile {
+            path: rel.to_string(),
+            contents: render_one(&hb, catalog, path, &base)?,
+        });
+    }
+    for (path, _) in catalog.files_under("_common/k8s/") {
+        if path.ends_with(".yaml.hbs") {
+            out.manifests.push(ManifestText {
+                template: path.to_string(),
+                component: None,
+                attachment: None,
+                text: render_one(&hb, catalog, path, &base)?,
+            });
+        }
+    }
+
+    for component in &system.components {
+        render_component(&hb, catalog, system, component, &base, &mut out)?;
+    }
+    out.files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn render_component(
+    hb: &Handlebars<'static>,
+    catalog: &Catalog,
+    system: &System,
+    component: &Component,
+    base: &Value,
+    out: &mut RenderedTemplates,
+) -> Result<()> {
+    let mut ctx = base.clone();
+    ctx["component"] = system.component_context(component);
+
+    let k8s = format!("{}/k8s/", component.pattern);
+    for (path, _) in catalog.files_under(&k8s) {
+        if path.ends_with(".yaml.hbs") {
+            out.manifests.push(ManifestText {
+                template: path.to_string(),
+                component: Some(component.name.clone()),
+                attachment: None,
+                text: render_one(hb, catalog, path, &ctx)?,
+            });
+        }
+    }
+    if component.generated {
+        let rust = format!("{}/rust/", component.pattern);
+        for (path, _) in catalog.files_under(&rust) {
+            let Some(rel) = output_rel(path, &rust) else {
+                continue;
+            };
+            out.files.push(TextFile {
+                path: format!("services/{}/{rel}", component.name),
+                contents: render_one(hb, catalog, path, &ctx)?,
+            });
+        }
+    }
+    for attachment in &component.attachments {
+        let mut actx = ctx.clone();
+        actx["attachment"] = json!({
+            "pattern": attachment.pattern,
+            "name": format!("{}-{}", component.name, attachment.pattern),
+            "params": attachment.params,
+            "image": attachment.image,
+        });
+        let k8s = format!("{}/k8s/", attachment.pattern);
+        for (path, _) in catalog.files_under(&k8s) {
+            if path.ends_with(".yaml.hbs") {
+                out.manifests.push(ManifestText {
+                    template: path.to_string(),
+                    component: Some(component.name.clone()),
+                    attachment: Some(attachment.pattern.clone()),
+                    text: render_one(hb, catalog, path, &actx)?,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `_common/project/services/Cargo.toml.hbs` -> `services/Cargo.toml`.
+fn output_rel<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    path.strip_prefix(prefix)?.strip_suffix(".hbs")
+}
+
+fn render_one(
+    hb: &Handlebars<'static>,
+    catalog: &Catalog,
+    path: &str,
+    ctx: &Value,
+) -> Result<String> {
+    hb.render(path, ctx)
+        .map_err(|e| template_error(catalog, path, &e))
+}
+
+fn template_error(catalog: &Catalog, path: &str, e: &handlebars::RenderError) -> Error {
+    let place = match (e.line_no, e.column_no) {
+        (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+        _ => String::new(),
+    };
+    let message = match e.reason() {
+        RenderErrorReason::MissingVariable(Some(var)) => {
+            format!("variable `{var}` is not defined{place}")
+        }
+        other => format!("{other}{place}"),
+    };
+    Error::Template {
+        template: e.template_name.clone().unwrap_or_else(|| path.to_string()),
+        message,
+        blame: blame_of(catalog, path),
+    }
+}
+
+fn blame_of(catalog: &Catalog, path: &str) -> crate::error::Blame {
+    catalog
+        .file(path)
+        .map_or(crate::error::Blame::Dpatterns, |f| f.blame.clone())
+}
+
+/// One handlebars registry holding every template and partial of the catalog.
+fn registry(catalog: &Catalog) -> Result<Handlebars<'static>> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(no_escape);
+    hb.register_helper("json", Box::new(json_helper));
+    hb.register_helper("add", Box::new(add_helper));
+    hb.register_helper("times", Box::new(times_helper));
+    let partials = format!("{COMMON}/partials/");
+    for (path, file) in catalog.files_under("") {
+        if !path.ends_with(".hbs") {
+            continue;
+        }
+        let result = match path.strip_prefix(&partials) {
+            Some(name) => hb.register_partial(name.trim_end_matches(".hbs"), &file.contents),
+            None => hb.register_template_string(path, &file.contents),
+        };
+        result.map_err(|e| Error::Template {
+            template: path.to_string(),
+            message: e.to_string(),
+            blame: file.blame.clone(),
+        })?;
+    }
+    Ok(hb)
+}
+
+/// `{{json value}}`: the value as compact JSON, which is also valid flow-style YAML.
+fn json_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let value = h
+        .param(0)
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex("json", 0))?;
+    out.write(&serde_json::to_string(value.value()).map_err(RenderErrorReason::SerdeError)?)?;
+    Ok(())
+}
+
+/// `{{add a b}}`: integer addition, for ordinals and port offsets.
+fn add_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let mut sum = 0i64;
+    for p in h.params() {
+        sum += p
+            .value()
+            .as_i64()
+            .ok_or(RenderErrorReason::InvalidParamType("add takes integers"))?;
+    }
+    out.write(&sum.to_string())?;
+    Ok(())
+}
+
+/// `{{#times n}}…{{@index}}…{{/times}}`: repeats a block n times (shards, leaves).
+fn times_helper<'reg, 'rc>(
+    h: &Helper<'rc>,
+    hb: &'reg Handlebars<'reg>,
+    ctx: &'rc Context,
+    rc: &mut RenderContext<'reg, 'rc>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let n = h
+        .param(0)
+        .and_then(|p| p.value().as_u64())
+        .ok_or(RenderErrorReason::InvalidParamType("times takes a count"))?;
+    let Some(template) = h.template() else {
+        return Ok(());
+    };
+    for i in 0..n {
+        let mut block = handlebars::BlockContext::new();
+        block.set_local_var("index", json!(i));
+        block.set_local_var("first", json!(i == 0));
+        block.set_local_var("last", json!(i + 1 == n));
+        rc.push_block(block);
+        template.render(hb, ctx, rc, out)?;
+        rc.pop_block();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hb(src: &str) -> Handlebars<'static> {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_escape_fn(no_escape);
+        hb.register_helper("json", Box::new(json_helper));
+        hb.register_helper("add", Box::new(add_helper));
+        hb.register_helper("times", Box::new(times_helper));
+        hb.register_template_string("t", src).unwrap();
+        hb
+    }
+
+    #[test]
+    fn strict_mode_fails_on_a_missing_variable() {
+        let err = hb("a: {{nope}}").render("t", &json!({})).unwrap_err();
+        assert!(matches!(
+            err.reason(),
+            RenderErrorReason::MissingVariable(_)
+        ));
+    }
+
+    #[test]
+    fn no_html_escaping_and_raw_blocks_pass_braces_through() {
+        let out = hb("{{x}} {{{{raw}}}}${{ github.sha }}{{{{/raw}}}}")
+            .render("t", &json!({"x": "<a&b>"}))
+            .unwrap();
+        assert_eq!(out, "<a&b> ${{ github.sha }}");
+    }
+
+    #[test]
+    fn json_add_and_times_helpers() {
+        let out = hb(
+            "{{json m}} {{add 1 2}} {{#times 3}}{{@index}}{{#unless @last}},{{/unless}}{{/times}}",
+        )
+        .render("t", &json!({"m": {"k": "v"}}))
+        .unwrap();
+        assert_eq!(out, "{\"k\":\"v\"} 3 0,1,2");
+    }
+}

@@ -1,0 +1,259 @@
+//! The spec as the user wrote it (DESIGN §2): decoding, with unknown keys and wrong types
+//! reported at their line and column. Meaning (patterns, references, ranges) is checked
+//! against the catalog in `model`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result, SpecError};
+use crate::source::SourceFile;
+
+pub const API_VERSION: &str = "dpatterns/v1alpha1";
+pub const KIND: &str = "System";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SpecDoc {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: SystemSpec,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SystemSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<Defaults>,
+    pub components: Vec<ComponentSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<PatchSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesTarget {
+    pub version: String,
+}
+
+/// Knobs applied to every workload by the policy step.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Defaults {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// UID and GID the containers run as (must not be 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_user: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<PullPolicy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Quantities>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Quantities>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quantities {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentSpec {
+    pub name: String,
+    pub pattern: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attach: Vec<AttachSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachSpec {
+    pub pattern: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchSpec {
+    pub target: PatchTarget,
+    pub merge: Value,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTarget {
+    pub kind: String,
+    pub name: String,
+}
+
+/// A decoded spec together with its text, for errors that point into it.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    pub doc: SpecDoc,
+    pub source: SourceFile,
+}
+
+/// Decodes a spec; every failure is a [`SpecError`] at a place in `source`.
+pub fn parse(source: SourceFile) -> Result<LoadedSpec> {
+    let doc: SpecDoc = match serde_yaml::from_str(&source.text) {
+        Ok(doc) => doc,
+        Err(err) => return Err(Error::Spec(vec![decode_error(&source, &err)])),
+    };
+    Ok(LoadedSpec { doc, source })
+}
+
+/// Turns a decoder error into a spec error: drops the decoder's own "at line … column …"
+/// (the report shows the place), and adds a did-you-mean for unknown keys and variants.
+fn decode_error(source: &SourceFile, err: &serde_yaml::Error) -> SpecError {
+    let raw = err.to_string();
+    let text = match raw.rfind(" at line ") {
+        Some(n) => raw[..n].to_string(),
+        None => raw.clone(),
+    };
+    let (path, message) = match text.split_once(": ") {
+        Some((p, m)) if !p.contains(' ') && !p.is_empty() => (Some(p.to_string()), m.to_string()),
+        _ => (None, text.clone()),
+    };
+    let (message, label, help) = explain(&message);
+    let message = match &path {
+        Some(p) => format!("{message} in `{p}`"),
+        None => message,
+    };
+    let byte = err.location().map_or(0, |l| l.index());
+    source.error_at_byte(byte, message, label, help)
+}
+
+/// Rewrites serde's wording into something a person acts on.
+fn explain(message: &str) -> (String, String, Option<String>) {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let candidates = backticked(expected);
+        let help = crate::names::did_you_mean(field, candidates.iter().map(String::as_str))
+            .or_else(|| {
+                (!candidates.is_empty()).then(|| format!("allowed here: {}", candidates.join(", ")))
+            });
+        return (format!("unknown key `{field}`"), "unknown key".into(), help);
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let (variant, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let candidates = backticked(expected);
+        let help = crate::names::did_you_mean(variant, candidates.iter().map(String::as_str))
+            .or_else(|| Some(format!("allowed: {}", candidates.join(", "))));
+        return (
+            format!("unknown value `{variant}`"),
+            "not an allowed value".into(),
+            help,
+        );
+    }
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        return (
+            format!("missing key `{field}`"),
+            format!("`{field}` is required here"),
+            None,
+        );
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "?"));
+        return (
+            format!("wrong type: expected {expected}, found {found}"),
+            format!("expected {expected}"),
+            None,
+        );
+    }
+    (message.to_string(), "here".into(), None)
+}
+
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s.to_string())
+        .collect()
+}
+
+/// Serializes a spec document (used by `new` to write the user's file).
+pub fn to_yaml(doc: &SpecDoc) -> String {
+    serde_yaml::to_string(doc).expect("a spec always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(text: &str) -> SpecError {
+        match parse(SourceFile::new("s.yaml", text)) {
+            Err(Error::Spec(mut errs)) => errs.remove(0),
+            other => panic!("expected a spec error, got {other:?}"),
+        }
+    }
+
+    const HEAD: &str = "apiVersion: dpatterns/v1alpha1\nkind: System\nmetadata:\n  name: demo\n";
+
+    #[test]
+    fn unknown_key_suggests_the_closest_key() {
+        let e = parse_err(&format!(
+            "{HEAD}spec:\n  components:\n    - name: api\n      patern: x\n"
+        ));
+        assert_eq!(e.message, "unknown key `patern` in `spec.components[0]`");
+        assert_eq!(e.help.as_deref(), Some("did you mean `pattern`?"));
+        assert_eq!((e.line, e.column), (8, 7));
+    }
+
+    #[test]
+    fn wrong_type_names_both_types() {
+        let e = parse_err(&format!("{HEAD}spec:\n  components: 3\n"));
+        assert!(
+            e.message.starts_with("wrong type: expected a sequence"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.line, 6);
+    }
+
+    #[test]
+    fn syntax_error_points_at_the_line() {
+        let e = parse_err("apiVersion: v\nkind: [a,\nmetadata: {}\n");
+        assert_eq!(e.line, 2);
+    }
+}

@@ -25,6 +25,75 @@ pub const SERVICE_VERSION: &str = "0.1.0";
 pub const MAX_COMPONENT_NAME: usize = 40;
 /// Names whose `k8s/<name>.yaml` the tool writes itself.
 const RESERVED_NAMES: &[&str] = &["kustomization"];
+/// Names a generated service's crate cannot take: the shared crate, the crates the
+/// workspace depends on, and what Rust reserves.
+const RESERVED_CRATE_NAMES: &[&str] = &[
+    "common",
+    "axum",
+    "tokio",
+    "tower",
+    "tracing",
+    "tracing-subscriber",
+    "serde",
+    "serde-json",
+    "thiserror",
+    "std",
+    "core",
+    "alloc",
+    "test",
+    "proc-macro",
+    "self",
+    "super",
+    "crate",
+    "async",
+    "await",
+    "dyn",
+    "fn",
+    "impl",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "ref",
+    "return",
+    "static",
+    "struct",
+    "trait",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "abstract",
+    "become",
+    "box",
+    "do",
+    "final",
+    "macro",
+    "override",
+    "priv",
+    "try",
+    "typeof",
+    "unsized",
+    "virtual",
+    "yield",
+    "gen",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "for",
+    "if",
+    "in",
+    "let",
+    "mut",
+    "pub",
+    "true",
+];
 
 #[derive(Debug, Clone)]
 pub struct System {
@@ -129,9 +198,19 @@ impl System {
             .iter()
             .flat_map(|c| c.uses.iter().map(move |t| json!({"from": c.name, "to": t})))
             .collect();
+        let by_name: serde_json::Map<String, Value> = components
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap_or_default().to_string(),
+                    c.clone(),
+                )
+            })
+            .collect();
         json!({
             "name": self.name,
             "namespace": self.namespace,
+            "byName": by_name,
             "registry": self.registry,
             "kubernetes": {"version": format!("1.{}", self.kube_minor), "minor": self.kube_minor},
             "nativeSidecars": self.native_sidecars(),
@@ -149,7 +228,10 @@ impl System {
             "image": c.image,
             "generated": c.generated,
             "port": c.params.get("port").cloned().unwrap_or(Value::Null),
+            "params": c.params,
             "attachments": c.attachments.iter().map(|a| a.pattern.clone()).collect::<Vec<_>>(),
+            "usedBy": c.used_by,
+            "entry": c.used_by.is_empty(),
         })
     }
 
@@ -273,6 +355,16 @@ impl<'a> Resolver<'a> {
                     format!("component name `{}` is reserved", c.name),
                     "reserved",
                     Some("its manifest file would collide with k8s/kustomization.yaml; pick another name".into()),
+                );
+            }
+            let crate_name_taken = RESERVED_CRATE_NAMES.contains(&c.name.as_str())
+                || c.name.starts_with(|ch: char| ch.is_ascii_digit());
+            if c.image.is_none() && crate_name_taken {
+                self.err(
+                    &path.key("name"),
+                    format!("`{}` cannot name a generated Rust service", c.name),
+                    "reserved for the Rust workspace",
+                    Some("its crate would clash with a Rust keyword, the `common` crate or a dependency, or start with a digit; pick another name, or give `image:` to run an existing image".into()),
                 );
             }
             if let Some(first) = seen.get(c.name.as_str()) {
@@ -577,6 +669,9 @@ impl<'a> Resolver<'a> {
             match &def.default {
                 Some(d) => {
                     out.insert(def.name.clone(), d.clone());
+                }
+                None if def.optional => {
+                    out.insert(def.name.clone(), Value::Null);
                 }
                 None => self.err(
                     path,

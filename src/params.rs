@@ -13,6 +13,9 @@ pub struct ParamDef {
     pub kind: ParamKind,
     #[serde(default)]
     pub default: Option<Value>,
+    /// May be left out even without a default; templates then see `null`.
+    #[serde(default)]
+    pub optional: bool,
     pub help: String,
 }
 
@@ -78,7 +81,7 @@ impl ParamDef {
     }
 
     pub fn is_required(&self) -> bool {
-        self.default.is_none()
+        self.default.is_none() && !self.optional
     }
 
     /// Checks a value's type and range (not references: those need the whole spec).
@@ -233,6 +236,7 @@ mod tests {
                 at_least: None,
             },
             default: Some(json!(3)),
+            optional: false,
             help: "how many".into(),
         }
     }
@@ -265,6 +269,7 @@ mod tests {
                 values: vec!["redis".into(), "memcached".into()],
             },
             default: None,
+            optional: false,
             help: "h".into(),
         };
         let err = p.check(&json!("rediss")).unwrap_err();

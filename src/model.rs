@@ -265,6 +265,7 @@ pub fn resolve(spec: &LoadedSpec, catalog: &Catalog) -> Result<System> {
     if r.errors.is_empty() {
         Ok(system)
     } else {
+        r.errors.sort_by_key(|e| (e.line, e.column));
         Err(Error::Spec(r.errors))
     }
 }

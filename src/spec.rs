@@ -143,11 +143,7 @@ pub fn parse(source: SourceFile) -> Result<LoadedSpec> {
 /// Turns a decoder error into a spec error: drops the decoder's own "at line … column …"
 /// (the report shows the place), and adds a did-you-mean for unknown keys and variants.
 fn decode_error(source: &SourceFile, err: &serde_yaml::Error) -> SpecError {
-    let raw = err.to_string();
-    let text = match raw.rfind(" at line ") {
-        Some(n) => raw[..n].to_string(),
-        None => raw.clone(),
-    };
+    let text = strip_locations(&err.to_string());
     let (path, message) = match text.split_once(": ") {
         Some((p, m)) if !p.contains(' ') && !p.is_empty() => (Some(p.to_string()), m.to_string()),
         _ => (None, text.clone()),
@@ -201,7 +197,23 @@ fn explain(message: &str) -> (String, String, Option<String>) {
             None,
         );
     }
-    (message.to_string(), "here".into(), None)
+    (message.to_string(), "YAML syntax error".into(), None)
+}
+
+/// Removes every " at line N column M" the decoder puts in its messages.
+fn strip_locations(raw: &str) -> String {
+    let mut out = String::new();
+    let mut rest = raw;
+    while let Some(n) = rest.find(" at line ") {
+        out.push_str(&rest[..n]);
+        let tail = &rest[n + " at line ".len()..];
+        let skip = tail
+            .find(|c: char| !(c.is_ascii_digit() || c == ' ' || "column".contains(c)))
+            .unwrap_or(tail.len());
+        rest = &tail[skip..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn backticked(text: &str) -> Vec<String> {

@@ -37,27 +37,36 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
 
 /// `dpatterns list`: the catalog, one pattern a line.
 pub fn list(catalog: &Catalog, out: &mut dyn Write) -> Result<()> {
-    let width = catalog.patterns().map(|p| p.id.len()).max().unwrap_or(0);
-    writeln!(
-        out,
-        "{:<width$}  {:<11}  {:<24}  SUMMARY",
-        "PATTERN", "FAMILY", "BOOK"
-    )
-    .map_err(io_err)?;
-    for p in catalog.patterns() {
-        let id = if p.attachable {
-            format!("{} (attach)", p.id)
-        } else {
-            p.id.clone()
-        };
+    let rows: Vec<[String; 4]> = catalog
+        .patterns()
+        .map(|p| {
+            let id = if p.attachable {
+                format!("{} (attach)", p.id)
+            } else {
+                p.id.clone()
+            };
+            [
+                id,
+                p.family.as_str().to_string(),
+                p.chapter.to_string(),
+                p.summary.clone(),
+            ]
+        })
+        .collect();
+    let header = ["PATTERN", "FAMILY", "BOOK", "SUMMARY"].map(String::from);
+    let width = |i: usize| {
+        rows.iter()
+            .chain([&header])
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    for row in [&header].into_iter().chain(&rows) {
         writeln!(
             out,
-            "{:<width$}  {:<11}  {:<24}  {}",
-            id,
-            p.family.as_str(),
-            p.chapter.to_string(),
-            p.summary,
-            width = width + 9
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            row[0], row[1], row[2], row[3]
         )
         .map_err(io_err)?;
     }
@@ -93,10 +102,11 @@ pub fn show(catalog: &Catalog, id: &str, out: &mut dyn Write) -> Result<()> {
         text.push_str("  (none)\n");
     }
     for p in &pattern.params {
-        let default = p
-            .default
-            .as_ref()
-            .map_or("required".to_string(), |d| format!("default {d}"));
+        let default = match &p.default {
+            Some(d) => format!("default {d}"),
+            None if p.optional => "optional".to_string(),
+            None => "required".to_string(),
+        };
         text.push_str(&format!(
             "  {:<14} {} ({default})\n",
             p.name,

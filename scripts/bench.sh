@@ -39,6 +39,7 @@ fi
 
 # --- tools --------------------------------------------------------------------------
 NOTES=()
+HF_N=()
 can_install() { [[ -z ${NO_INSTALL:-} && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; }
 apt_install() {
     # $1 = package; quiet, and refresh the index once if the first attempt fails
@@ -129,7 +130,7 @@ run_prepare() { [[ -z $1 ]] || $1; }   # word-split on purpose: "rm -rf DIR"
 time_case() { # case prepare cmd...
     local name=$1 prep=$2; shift 2
     local json=$WORK/$name.json
-    if [[ -n ${TIMER%% *} && $TIMER == hyperfine* ]]; then
+    if [[ $TIMER == hyperfine* ]]; then
         local args=("${HF_N[@]}" --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$json")
         [[ -z $prep ]] || args+=(--prepare "$prep")
         # hyperfine word-splits the command with -N; our paths contain no spaces (mktemp)
@@ -234,7 +235,7 @@ echo "- binary: \`$("$BIN" --version 2>/dev/null || echo "$BIN")\` (release)"
 echo "- machine: $(nproc) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo 2>/dev/null || uname -m)"
 echo "- timer: $TIMER; $WARMUP warm-ups, $RUNS timed runs; peak RSS = median of $RSS_RUNS runs of \`/usr/bin/time -f %M\`"
 echo "- spec: $COMPONENTS replicated-service components (c000..c$(printf '%03d' $((COMPONENTS - 1))), varied params, every odd one \`calls\` its predecessor)"
-echo "- output: \`new\` wrote $NEW_FILES files; \`render\` wrote $RENDER_FILES files ($((RENDER_BYTES / 1024)) MiB on disk)"
+echo "- output: \`new\` wrote $NEW_FILES files; \`render\` wrote $RENDER_FILES files ($(awk -v k="$RENDER_BYTES" 'BEGIN{printf "%.1f MiB", k/1024}') on disk)"
 echo
 echo "| case | median | min | max | runs | peak RSS | target | verdict |"
 echo "|---|---:|---:|---:|---:|---:|---|---|"
@@ -244,8 +245,8 @@ row check "\`render --check\` $COMPONENTS components, no drift" 100
 row validate "\`validate\` $COMPONENTS components" 100
 echo "| _ref: cargo-generate, 20-file template_ | 21.5 ms | | | | 11.8 MiB | | reference |"
 echo "| _ref: \`helm template\` starter chart_ | 44 ms | | | | 46 MiB | | reference |"
+echo
 if ((${#NOTES[@]})); then
-    echo
     for n in "${NOTES[@]}"; do echo "- note: $n"; done
 fi
 echo "- note: the validate target (< 100 ms) is assumed equal to render's; none was given."

@@ -366,7 +366,9 @@ fn ask_params(
             }
             continue;
         };
-        let value = ask_one(p, def, earlier)?;
+        let Some(value) = ask_one(p, def, earlier)? else {
+            continue;
+        };
         if def.default.as_ref() != Some(&value) {
             params.insert(def.name.clone(), value);
         }
@@ -374,7 +376,12 @@ fn ask_params(
     Ok(params)
 }
 
-fn ask_one(p: &mut dyn Prompter, def: &ParamDef, earlier: &[ComponentSpec]) -> Result<Value> {
+/// One parameter's answer; `None` leaves an optional parameter out.
+fn ask_one(
+    p: &mut dyn Prompter,
+    def: &ParamDef,
+    earlier: &[ComponentSpec],
+) -> Result<Option<Value>> {
     let prompt = format!("{} — {}", def.name, def.help);
     match &def.kind {
         ParamKind::Boolean => {
@@ -383,7 +390,7 @@ fn ask_one(p: &mut dyn Prompter, def: &ParamDef, earlier: &[ComponentSpec]) -> R
                 .as_ref()
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            Ok(json!(p.confirm(&prompt, default)?))
+            Ok(Some(json!(p.confirm(&prompt, default)?)))
         }
         ParamKind::Enum { values } => {
             let default = def
@@ -392,22 +399,32 @@ fn ask_one(p: &mut dyn Prompter, def: &ParamDef, earlier: &[ComponentSpec]) -> R
                 .and_then(Value::as_str)
                 .and_then(|d| values.iter().position(|v| v == d))
                 .unwrap_or(0);
-            Ok(json!(values[p.select(&prompt, values, default)?]))
+            Ok(Some(json!(values[p.select(&prompt, values, default)?])))
         }
         ParamKind::Component { patterns } => {
-            let items: Vec<String> = earlier
+            let mut items: Vec<String> = earlier
                 .iter()
                 .filter(|c| patterns.contains(&c.pattern))
                 .map(|c| c.name.clone())
                 .collect();
             if items.is_empty() {
+                if def.optional {
+                    return Ok(None);
+                }
                 return Err(Error::Prompt(format!(
                     "`{}` needs an earlier component of pattern {}; add that one first",
                     def.name,
                     patterns.join(" or ")
                 )));
             }
-            Ok(json!(items[p.select(&prompt, &items, 0)?]))
+            if def.optional {
+                items.insert(0, "none".into());
+            }
+            let choice = p.select(&prompt, &items, 0)?;
+            if def.optional && choice == 0 {
+                return Ok(None);
+            }
+            Ok(Some(json!(items[choice])))
         }
         ParamKind::Integer { .. } | ParamKind::String { .. } => {
             let default = def.default.as_ref().map(|d| match d {
@@ -418,6 +435,7 @@ fn ask_one(p: &mut dyn Prompter, def: &ParamDef, earlier: &[ComponentSpec]) -> R
                 def.parse_text(s).map(|_| ()).map_err(|e| e.message)
             })?;
             def.parse_text(&answer)
+                .map(Some)
                 .map_err(|e| Error::Prompt(e.message))
         }
     }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The whole proof that dpatterns works, as CI runs it (`.ci/run` calls exactly this):
+#   1. cargo fmt --check, clippy -D warnings, RUSTDOCFLAGS=-D warnings cargo doc
+#   2. cargo test --locked: unit tests, CLI cases, snapshots, catalog/docs sync, PTY test
+#   3. every catalog fixture (the embedded patterns' examples, the user catalog kept in
+#      tests/fixtures/user-catalog, and `dpatterns new demo --yes`) rendered by the real
+#      binary, then checked by the outside validators (scripts/validate-manifests.sh:
+#      kubernetes-validate --strict on 1.29 and newest, checkov, yamllint, kubectl kustomize)
+#   4. every generated Rust workspace built, tested, fmt-checked and clippy-clean as
+#      generated, sharing one CARGO_TARGET_DIR
+# It installs what it needs itself (a Python venv under target/ for the validators).
+# Exit status 0 only when everything passed; the last line counts the stages.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+export CARGO_TERM_COLOR=never
+proof="$repo/target/proof"
+passed=0
+failed=0
+failures=()
+
+stage() {
+  local name="$1"
+  shift
+  local start=$SECONDS
+  echo "==> $name"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "<== $name: ok ($((SECONDS - start))s)"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "<== $name: FAILED ($((SECONDS - start))s)"
+  fi
+}
+
+stage "cargo fmt --check" cargo fmt --all -- --check
+stage "cargo clippy -D warnings" cargo clippy --locked --all-targets -- -D warnings
+stage "cargo doc -D warnings" env RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
+stage "cargo test" cargo test --locked
+
+cargo build --locked --quiet
+bin="$repo/target/debug/dpatterns"
+
+render_fixtures() {
+  rm -rf "$proof"
+  mkdir -p "$proof"
+  local example id
+  for example in templates/*/example.yaml; do
+    id="$(basename "$(dirname "$example")")"
+    mkdir -p "$proof/$id"
+    cp "$example" "$proof/$id/dpatterns.yaml"
+    "$bin" -q render -f "$proof/$id/dpatterns.yaml" || return 1
+  done
+  for example in tests/fixtures/user-catalog/*/example.yaml; do
+    id="user-$(basename "$(dirname "$example")")"
+    mkdir -p "$proof/$id"
+    cp "$example" "$proof/$id/dpatterns.yaml"
+    "$bin" -q --templates tests/fixtures/user-catalog render -f "$proof/$id/dpatterns.yaml" || return 1
+  done
+  "$bin" -q new "$proof/demo" --yes
+}
+stage "render every fixture" render_fixtures
+
+stage "outside validators" bash scripts/validate-manifests.sh "$proof"/*/
+
+build_workspaces() {
+  export CARGO_TARGET_DIR="$repo/target/generated"
+  local ws ok=0
+  for ws in "$proof"/*/services; do
+    [ -f "$ws/Cargo.toml" ] || continue
+    echo "--- $ws"
+    (
+      cd "$ws"
+      cargo fmt --all -- --check &&
+        cargo clippy --all-targets --quiet -- -D warnings &&
+        cargo test --quiet
+    ) || ok=1
+  done
+  return $ok
+}
+stage "generated workspaces: fmt, clippy, test" build_workspaces
+
+echo
+if [ "$failed" -gt 0 ]; then
+  printf 'failed: %s\n' "${failures[@]}"
+fi
+echo "test.sh: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,51 @@
+//! `dpatterns new` with a person at the keyboard: the binary runs in a real
+//! pseudo-terminal, the test reads each question off the screen and types the answer.
+
+use std::time::Duration;
+
+use rexpect::session::spawn_command;
+
+#[test]
+fn interactive_new_asks_and_writes_the_answers_into_the_spec() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("shop");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dpatterns"));
+    cmd.arg("new")
+        .arg(&dir)
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut s = spawn_command(cmd, Some(Duration::from_secs(30).as_millis() as u64)).unwrap();
+
+    s.exp_string("System name").unwrap();
+    s.send_line("").unwrap(); // take the default, derived from the folder: shop
+    s.exp_string("Pattern").unwrap();
+    s.send_line("").unwrap(); // the first pattern of the list
+    s.exp_string("Name of the replicated-service component")
+        .unwrap();
+    s.send_line("web").unwrap();
+    s.exp_string("replicas").unwrap();
+    s.send_line("4").unwrap();
+    s.exp_string("maxReplicas").unwrap();
+    s.send_line("x").unwrap(); // not an integer: rejected on the spot, asked again
+    s.exp_string("must be an integer").unwrap();
+    s.send_line("8").unwrap();
+    for param in ["cpuTarget", "port", "servicePort"] {
+        s.exp_string(param).unwrap();
+        s.send_line("").unwrap();
+    }
+    s.exp_string("public").unwrap();
+    s.send_line("y").unwrap();
+    s.exp_string("spread").unwrap();
+    s.send_line("").unwrap();
+    s.exp_string("Add another component?").unwrap();
+    s.send_line("n").unwrap();
+    s.exp_string("create     k8s/web.yaml").unwrap();
+    s.exp_eof().unwrap();
+
+    let spec = std::fs::read_to_string(dir.join("dpatterns.yaml")).unwrap();
+    assert!(spec.contains("name: shop"), "{spec}");
+    assert!(spec.contains("name: web"), "{spec}");
+    assert!(spec.contains("replicas: 4"), "{spec}");
+    assert!(spec.contains("public: true"), "{spec}");
+    assert!(spec.contains("maxReplicas: 8"), "{spec}");
+}

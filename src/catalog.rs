@@ -185,6 +185,12 @@ impl Catalog {
             .map(|(p, f)| (p.as_str(), f))
     }
 
+    /// Whether the pattern generates a Rust service (it has a `rust/` folder); one that
+    /// does not needs `image:` on every component.
+    pub fn has_service(&self, id: &str) -> bool {
+        self.files_under(&format!("{id}/rust/")).next().is_some()
+    }
+
     /// The example spec a pattern ships (`<id>/example.yaml`), used by `show`, the fixtures
     /// and the docs test.
     pub fn example(&self, id: &str) -> Option<&str> {

@@ -11,7 +11,6 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 /// A problem in the user's spec, with the place in the file it comes from.
 #[derive(Debug, Clone, thiserror::Error, Diagnostic)]
 #[error("{message}")]
-
 pub struct SpecError {
     pub message: String,
     #[source_code]

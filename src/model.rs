@@ -412,6 +412,17 @@ impl<'a> Resolver<'a> {
                 });
             }
             let generated = c.image.is_none();
+            if generated && pattern.is_some() && !self.catalog.has_service(&c.pattern) {
+                self.err(
+                    &path.key("pattern"),
+                    format!(
+                        "pattern `{}` generates no service, so `{}` needs an image",
+                        c.pattern, c.name
+                    ),
+                    "no generated service",
+                    Some("add `image:` with a pinned tag or digest to the component".into()),
+                );
+            }
             components.push(Component {
                 index: i,
                 name: c.name.clone(),

@@ -138,7 +138,7 @@ impl SourceFile {
         let byte = byte.min(self.text.len());
         let rest = &self.text[byte..];
         let len = rest
-            .find(|c: char| c == ':' || c == '\n' || c == ',' || c == '}' || c == ']')
+            .find([':', '\n', ',', '}', ']'])
             .unwrap_or(rest.len())
             .max(1);
         let len = rest[..len.min(rest.len())].trim_end().len().max(1);

@@ -377,6 +377,45 @@ fn workload(
         ),
         Some(_) => {}
     }
+    let mut volumes = BTreeSet::new();
+    for volume in spec["volumes"].as_array().into_iter().flatten() {
+        let name = volume["name"].as_str().unwrap_or("");
+        if !volumes.insert(name) {
+            fail(
+                "unique",
+                format!("volume `{name}` is declared twice in the pod"),
+            );
+        }
+    }
+    let mut container_names = BTreeSet::new();
+    for container in containers(template) {
+        let cname = container["name"].as_str().unwrap_or("");
+        if !container_names.insert(cname) {
+            fail(
+                "unique",
+                format!("container name `{cname}` is used twice in the pod"),
+            );
+        }
+        let mut paths = BTreeSet::new();
+        for mount in container["volumeMounts"].as_array().into_iter().flatten() {
+            let volume = mount["name"].as_str().unwrap_or("");
+            if !volumes.contains(volume) {
+                fail(
+                    "reference",
+                    format!(
+                        "container `{cname}` mounts volume `{volume}`, which the pod does not declare"
+                    ),
+                );
+            }
+            let path = mount["mountPath"].as_str().unwrap_or("");
+            if !paths.insert(path) {
+                fail(
+                    "unique",
+                    format!("container `{cname}` mounts two volumes at `{path}`"),
+                );
+            }
+        }
+    }
     let mut config_maps = BTreeSet::new();
     for volume in spec["volumes"].as_array().into_iter().flatten() {
         if let Some(name) = volume["configMap"]["name"].as_str()
@@ -458,5 +497,79 @@ fn workload(
                 format!("{effective} replicas but no PodDisruptionBudget covers the pods"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn job(pod: Value) -> Vec<Object> {
+        let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "w", "namespace": "ns"}});
+        let job = json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "w", "namespace": "ns"},
+            "spec": {"template": {"metadata": {"labels": {"a": "b"}}, "spec": pod}}
+        });
+        [sa, job]
+            .into_iter()
+            .map(|value| Object {
+                component: Some("w".into()),
+                template: "t".into(),
+                value,
+            })
+            .collect()
+    }
+
+    fn messages(objects: &[Object]) -> Vec<String> {
+        check(objects, "ns")
+            .into_iter()
+            .map(|(_, _, m)| m)
+            .collect()
+    }
+
+    #[test]
+    fn a_mount_of_an_undeclared_volume_is_caught() {
+        let objects = job(json!({
+            "serviceAccountName": "w",
+            "containers": [{"name": "c", "image": "x:1", "volumeMounts": [{"name": "nowhere", "mountPath": "/x"}]}]
+        }));
+        assert_eq!(
+            messages(&objects),
+            vec!["container `c` mounts volume `nowhere`, which the pod does not declare"]
+        );
+    }
+
+    #[test]
+    fn duplicate_volumes_and_container_names_are_caught() {
+        let objects = job(json!({
+            "serviceAccountName": "w",
+            "volumes": [{"name": "v", "emptyDir": {}}, {"name": "v", "emptyDir": {}}],
+            "containers": [{"name": "c", "image": "x:1"}],
+            "initContainers": [{"name": "c", "image": "x:1", "restartPolicy": "Always"}]
+        }));
+        assert_eq!(
+            messages(&objects),
+            vec![
+                "volume `v` is declared twice in the pod",
+                "container name `c` is used twice in the pod"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unpinned_image_and_a_missing_service_account_are_caught() {
+        let objects = job(json!({
+            "serviceAccountName": "other",
+            "containers": [{"name": "c", "image": "nginx"}]
+        }));
+        assert_eq!(
+            messages(&objects),
+            vec![
+                "serviceAccountName `other` is not rendered",
+                "container `c` image `nginx` is not pinned to a version tag or digest"
+            ]
+        );
     }
 }

@@ -76,6 +76,7 @@ pub fn pod_template_pointer(kind: &str) -> Option<&'static str> {
     match kind {
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => Some("/spec/template"),
         "CronJob" => Some("/spec/jobTemplate/spec/template"),
+        "Pod" => Some(""),
         _ => None,
     }
 }
@@ -110,6 +111,8 @@ pub struct PodPatchDoc {
 
 #[derive(Debug, Clone)]
 pub struct PodPatch {
+    /// Who answers for the attachable pattern's template.
+    pub blame: Blame,
     pub host: String,
     pub attachment: String,
     pub template: String,
@@ -148,6 +151,7 @@ pub fn parse(texts: &[ManifestText], catalog: &Catalog) -> Result<Parsed> {
                 let doc: PodPatchDoc = serde_json::from_value(value)
                     .map_err(|e| fail(format!("invalid PodPatch: {e}")))?;
                 parsed.pod_patches.push(PodPatch {
+                    blame: blame.clone(),
                     host: host.clone(),
                     attachment: attachment.clone(),
                     template: text.template.clone(),
@@ -241,7 +245,7 @@ pub fn compose(parsed: Parsed, system: &System, spec: &LoadedSpec) -> Result<Vec
                     "`{}` has no workload with pods to attach `{}` to",
                     host.name, patch.attachment
                 ),
-                blame: Blame::Dpatterns,
+                blame: patch.blame,
             });
         }
     }
@@ -350,5 +354,11 @@ mod tests {
             Some("/spec/jobTemplate/spec/template")
         );
         assert_eq!(pod_template_pointer("Service"), None);
+        let pod = Object {
+            component: None,
+            template: "t".into(),
+            value: json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}),
+        };
+        assert_eq!(pod.pod_template().unwrap()["metadata"]["name"], "p");
     }
 }

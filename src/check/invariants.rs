@@ -357,7 +357,7 @@ fn workload(
     let spec = &template["spec"];
     let labels = labels_of(template);
     let own_selector = &object.value["spec"]["selector"]["matchLabels"];
-    if object.kind() != "Job" && object.kind() != "CronJob" {
+    if !matches!(object.kind(), "Job" | "CronJob" | "Pod") {
         let own = string_map(own_selector);
         if own.is_empty() || !is_subset(&own, &labels) {
             fail(

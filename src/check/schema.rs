@@ -24,6 +24,7 @@ pub fn check_object(value: &Value) -> Result<String, Vec<String>> {
         ("apps/v1", "Deployment") => typed::<apps::v1::Deployment>(value),
         ("apps/v1", "StatefulSet") => typed::<apps::v1::StatefulSet>(value),
         ("apps/v1", "DaemonSet") => typed::<apps::v1::DaemonSet>(value),
+        ("apps/v1", "ReplicaSet") => typed::<apps::v1::ReplicaSet>(value),
         ("batch/v1", "Job") => typed::<batch::v1::Job>(value),
         ("batch/v1", "CronJob") => typed::<batch::v1::CronJob>(value),
         ("policy/v1", "PodDisruptionBudget") => typed::<policy::v1::PodDisruptionBudget>(value),

@@ -21,6 +21,14 @@ spec:
       params: {replicas: 2}
 ";
 
+/// The spec with a second component, `web`, listed first.
+fn spec_with_web() -> String {
+    SPEC.replace(
+        "components:",
+        "components:\n    - name: web\n      pattern: replicated-service",
+    )
+}
+
 fn dpatterns() -> Command {
     Command::cargo_bin("dpatterns").expect("the binary is built")
 }
@@ -167,14 +175,7 @@ fn an_edited_scaffolded_file_is_kept_unless_forced() {
 fn an_unedited_scaffolded_file_follows_the_spec() {
     let p = project(SPEC);
     render(p.path()).success();
-    fs::write(
-        p.path().join("dpatterns.yaml"),
-        SPEC.replace(
-            "components:",
-            "components:\n    - name: web\n      pattern: replicated-service",
-        ),
-    )
-    .unwrap();
+    fs::write(p.path().join("dpatterns.yaml"), spec_with_web()).unwrap();
     render(p.path())
         .success()
         .stdout(contains("update     services/Cargo.toml"))
@@ -183,11 +184,7 @@ fn an_unedited_scaffolded_file_follows_the_spec() {
 
 #[test]
 fn a_removed_component_deletes_its_manifest_but_keeps_its_code() {
-    let two = SPEC.replace(
-        "components:",
-        "components:\n    - name: web\n      pattern: replicated-service",
-    );
-    let p = project(&two);
+    let p = project(&spec_with_web());
     render(p.path()).success();
     fs::write(p.path().join("dpatterns.yaml"), SPEC).unwrap();
     render(p.path())
@@ -240,14 +237,7 @@ fn a_failing_template_leaves_the_directory_exactly_as_it_was() {
 fn a_write_that_fails_midway_is_rolled_back() {
     let p = project(SPEC);
     render(p.path()).success();
-    fs::write(
-        p.path().join("dpatterns.yaml"),
-        SPEC.replace(
-            "components:",
-            "components:\n    - name: web\n      pattern: replicated-service",
-        ),
-    )
-    .unwrap();
+    fs::write(p.path().join("dpatterns.yaml"), spec_with_web()).unwrap();
     // A directory in the way of one staged file makes the write fail after other files
     // (and new folders) were already staged.
     let blocker = p.path().join("services/web/src/.service.rs.dpatterns-new");

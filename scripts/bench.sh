@@ -14,7 +14,8 @@
 # Peak RSS: median of RSS_RUNS runs of GNU `/usr/bin/time -f %M`.
 #
 # Knobs (environment): RUNS (default 30), WARMUP (3), RSS_RUNS (7), COMPONENTS (100),
-# NO_BUILD=1 to skip the cargo build, NO_INSTALL=1 to never apt-get install.
+# NO_BUILD=1 to skip the cargo build, NO_INSTALL=1 to never apt-get install,
+# NO_HYPERFINE=1 to use the bash loop even when hyperfine is installed.
 #
 # Writes nothing inside the repository except target/ (via cargo); everything else goes to
 # a temp dir that is removed on exit.
@@ -48,11 +49,11 @@ apt_install() {
           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1; }
 }
 
-if ! command -v hyperfine >/dev/null && can_install; then
+if [[ -z ${NO_HYPERFINE:-} ]] && ! command -v hyperfine >/dev/null && can_install; then
     log "==> apt-get install hyperfine"
     apt_install hyperfine || log "    (hyperfine install failed; using a bash loop)"
 fi
-if command -v hyperfine >/dev/null; then
+if [[ -z ${NO_HYPERFINE:-} ]] && command -v hyperfine >/dev/null; then
     TIMER="hyperfine $(hyperfine --version | awk '{print $2}')"
     # -N (no intermediate shell) exists since hyperfine 1.13
     if hyperfine --help 2>/dev/null | grep -q -- '--shell=none\|-N, '; then HF_N=(-N); else HF_N=(); fi
@@ -121,7 +122,7 @@ mkdir -p "$NEW_CWD"
 # --- measurement helpers ------------------------------------------------------------
 # Each case: a name, a prepare command (string, no shell features) and the command.
 # Results go to R_<field>[case].
-declare -A R_MED R_MIN R_MAX R_RSS R_RUNS R_STATUS
+declare -A R_MED R_MIN R_MAX R_USR R_SYS R_RSS R_RUNS R_STATUS
 
 median_of() { sort -g | awk '{a[NR]=$1} END{if(NR==0)exit 1; if(NR%2)print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -139,6 +140,9 @@ time_case() { # case prepare cmd...
         R_MED[$name]=$(awk -F'[:,]' '/"median"/{print $2*1000; exit}' "$json")
         R_MIN[$name]=$(awk -F'[:,]' '/"min"/{print $2*1000; exit}' "$json")
         R_MAX[$name]=$(awk -F'[:,]' '/"max"/{print $2*1000; exit}' "$json")
+        # mean CPU time of the process, split user / kernel (file creation shows up here)
+        R_USR[$name]=$(awk -F'[:,]' '/"user"/{print $2*1000; exit}' "$json")
+        R_SYS[$name]=$(awk -F'[:,]' '/"system"/{print $2*1000; exit}' "$json")
     else
         local i t0 t1 times=$WORK/$name.times
         : >"$times"
@@ -186,6 +190,7 @@ bench_case() { # case prepare cmd...
 }
 
 # --- cases --------------------------------------------------------------------------
+START=$(date +%s)
 bench_case new "rm -rf $NEW_DIR" "$BIN" new demo --yes
 NEW_FILES=$( [[ -d $NEW_DIR ]] && find "$NEW_DIR" -type f | wc -l || echo 0)
 
@@ -206,6 +211,7 @@ bench_case validate "" "$BIN" validate -f "$SPEC"
 
 # --- table --------------------------------------------------------------------------
 fmt_ms() { awk -v v="$1" 'BEGIN{ if (v=="") print "–"; else if (v<10) printf "%.2f ms", v; else printf "%.1f ms", v }'; }
+fmt_cpu() { awk -v u="$1" -v s="$2" 'BEGIN{ if (u=="") print "–"; else printf "%.0f / %.0f ms", u, s }'; }
 fmt_mib() { awk -v v="$1" 'BEGIN{ if (v=="") print "–"; else printf "%.1f MiB", v/1024 }'; }
 verdict() { # case time_target_ms rss_target_mib(or empty)
     local name=$1 tt=$2 rt=${3:-}
@@ -220,11 +226,11 @@ row() { # case label time_target rss_target
     target="< $tt ms"
     [[ -z $rt ]] || target+=" / < $rt MiB"
     if [[ ${R_STATUS[$name]} == ok ]]; then
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
             "$(fmt_ms "${R_MED[$name]}")" "$(fmt_ms "${R_MIN[$name]}")" "$(fmt_ms "${R_MAX[$name]}")" \
-            "${R_RUNS[$name]}" "$(fmt_mib "${R_RSS[$name]:-}")" "$target" "$(verdict "$name" "$tt" "$rt")"
+            "$(fmt_cpu "${R_USR[$name]:-}" "${R_SYS[$name]:-}")" "${R_RUNS[$name]}" "$(fmt_mib "${R_RSS[$name]:-}")" "$target" "$(verdict "$name" "$tt" "$rt")"
     else
-        printf '| %s | – | – | – | – | – | %s | %s |\n' "$label" "$target" "$(verdict "$name" "$tt" "$rt")"
+        printf '| %s | – | – | – | – | – | – | %s | %s |\n' "$label" "$target" "$(verdict "$name" "$tt" "$rt")"
     fi
 }
 
@@ -237,16 +243,17 @@ echo "- timer: $TIMER; $WARMUP warm-ups, $RUNS timed runs; peak RSS = median of 
 echo "- spec: $COMPONENTS replicated-service components (c000..c$(printf '%03d' $((COMPONENTS - 1))), varied params, every odd one \`calls\` its predecessor)"
 echo "- output: \`new\` wrote $NEW_FILES files; \`render\` wrote $RENDER_FILES files ($(awk -v k="$RENDER_BYTES" 'BEGIN{printf "%.1f MiB", k/1024}') on disk)"
 echo
-echo "| case | median | min | max | runs | peak RSS | target | verdict |"
-echo "|---|---:|---:|---:|---:|---:|---|---|"
+echo "| case | median | min | max | CPU user / sys (mean) | runs | peak RSS | target | verdict |"
+echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
 row new "\`new demo --yes\`" 10 10
 row render "\`render\` $COMPONENTS components, fresh dir" 100
 row check "\`render --check\` $COMPONENTS components, no drift" 100
 row validate "\`validate\` $COMPONENTS components" 100
-echo "| _ref: cargo-generate, 20-file template_ | 21.5 ms | | | | 11.8 MiB | | reference |"
-echo "| _ref: \`helm template\` starter chart_ | 44 ms | | | | 46 MiB | | reference |"
+echo "| _ref: cargo-generate, 20-file template_ | 21.5 ms | | | | | 11.8 MiB | | reference |"
+echo "| _ref: \`helm template\` starter chart_ | 44 ms | | | | | 46 MiB | | reference |"
 echo
 if ((${#NOTES[@]})); then
     for n in "${NOTES[@]}"; do echo "- note: $n"; done
 fi
+echo "- note: load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') on $(nproc) cores; measuring took $(($(date +%s) - START)) s (build excluded)"
 echo "- note: the validate target (< 100 ms) is assumed equal to render's; none was given."

@@ -155,6 +155,9 @@ impl Catalog {
             }
             patterns.insert(pattern.id.clone(), pattern);
         }
+        for pattern in patterns.values() {
+            check_references(pattern, &patterns)?;
+        }
         Ok(Catalog { files, patterns })
     }
 
@@ -233,6 +236,44 @@ impl Catalog {
         }
         Ok(written)
     }
+}
+
+/// `atLeast` must name an integer parameter of the same pattern, and a `component`
+/// parameter may only accept patterns of the catalog.
+fn check_references(pattern: &Pattern, all: &BTreeMap<String, Pattern>) -> Result<()> {
+    use crate::params::ParamKind;
+    let fail = |message: String| Error::Catalog {
+        path: format!("{}/pattern.yaml", pattern.id),
+        message,
+    };
+    for param in &pattern.params {
+        match &param.kind {
+            ParamKind::Integer {
+                at_least: Some(other),
+                ..
+            } => {
+                let is_integer = pattern
+                    .param(other)
+                    .is_some_and(|p| matches!(p.kind, ParamKind::Integer { .. }));
+                if !is_integer {
+                    return Err(fail(format!(
+                        "`{}` has atLeast `{other}`, which is not an integer parameter",
+                        param.name
+                    )));
+                }
+            }
+            ParamKind::Component { patterns } => {
+                if let Some(missing) = patterns.iter().find(|p| !all.contains_key(*p)) {
+                    return Err(fail(format!(
+                        "`{}` accepts pattern `{missing}`, which is not in the catalog",
+                        param.name
+                    )));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn collect_embedded(dir: &Dir<'static>, files: &mut BTreeMap<String, CatalogFile>) {

@@ -107,6 +107,19 @@ pub struct PodPatchDoc {
     volumes: Vec<Value>,
     #[serde(default)]
     share_process_namespace: Option<bool>,
+    /// Added to each of the host's own containers: how the app meets the attachment
+    /// (a shared volume mounted, an address in an environment variable).
+    #[serde(default)]
+    host_containers: HostContainers,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HostContainers {
+    #[serde(default)]
+    env: Vec<Value>,
+    #[serde(default)]
+    volume_mounts: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -221,6 +234,17 @@ pub fn compose(parsed: Parsed, system: &System, spec: &LoadedSpec) -> Result<Vec
                 continue;
             }
             let pod = &mut template["spec"];
+            // The host's own containers: those present before any sidecar is added.
+            if let Some(own) = pod["containers"].as_array_mut() {
+                for container in own.iter_mut() {
+                    for env in &patch.doc.host_containers.env {
+                        push(container, "env", env.clone());
+                    }
+                    for mount in &patch.doc.host_containers.volume_mounts {
+                        push(container, "volumeMounts", mount.clone());
+                    }
+                }
+            }
             for container in &patch.doc.containers {
                 let mut container = container.clone();
                 if native {

@@ -127,6 +127,8 @@ pub struct Component {
     /// True when dpatterns generates the service (no `image:` given).
     pub generated: bool,
     pub attachments: Vec<Attachment>,
+    /// Whether the pattern serves requests (so clients outside the system may call it).
+    pub serving: bool,
     /// Components this one sends requests to, and those that send to it.
     pub uses: Vec<String>,
     pub used_by: Vec<String>,
@@ -231,7 +233,7 @@ impl System {
             "params": c.params,
             "attachments": c.attachments.iter().map(|a| a.pattern.clone()).collect::<Vec<_>>(),
             "usedBy": c.used_by,
-            "entry": c.used_by.is_empty(),
+            "entry": c.serving && c.used_by.is_empty(),
         })
     }
 
@@ -247,6 +249,11 @@ impl System {
             "labels": self.labels(c),
             "selector": self.selector(&c.name),
             "serviceAccount": c.name,
+            "attachments": c.attachments.iter().map(|a| json!({
+                "pattern": a.pattern,
+                "name": format!("{}-{}", c.name, a.pattern),
+                "params": a.params,
+            })).collect::<Vec<_>>(),
             "uses": c.uses,
             "usedBy": c.used_by.iter().map(|n| json!({"name": n, "selector": self.selector(n)})).collect::<Vec<_>>(),
         })
@@ -434,6 +441,7 @@ impl<'a> Resolver<'a> {
                     .unwrap_or_else(|| format!("{registry}/{}:{SERVICE_VERSION}", c.name)),
                 generated,
                 attachments,
+                serving: pattern.is_some_and(|p| p.family == crate::catalog::Family::Serving),
                 uses: Vec::new(),
                 used_by: Vec::new(),
             });

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
-use crate::model::{MAX_KUBE_MINOR, MIN_KUBE_MINOR};
+use crate::model::{MAX_COMPONENT_NAME, MAX_KUBE_MINOR, MIN_KUBE_MINOR};
 use crate::names::DNS_LABEL_REGEX;
 use crate::spec::{API_VERSION, KIND};
 
@@ -21,6 +21,10 @@ pub fn spec_schema(catalog: &Catalog) -> Value {
         .map(|p| p.id.as_str())
         .collect();
     let label = json!({"type": "string", "pattern": DNS_LABEL_REGEX, "maxLength": 63});
+    let component_name = json!({
+        "type": "string", "pattern": DNS_LABEL_REGEX, "maxLength": MAX_COMPONENT_NAME,
+        "not": {"enum": ["kustomization"]}
+    });
     let quantities = json!({
         "type": "object", "additionalProperties": false,
         "properties": {"cpu": {"type": "string"}, "memory": {"type": "string"}}
@@ -59,7 +63,9 @@ pub fn spec_schema(catalog: &Catalog) -> Value {
     let image = json!({
         "type": "string",
         "description": "run this image instead of a generated service; pin a tag or digest",
-        "not": {"pattern": ":latest$"}
+        "pattern": "^[a-z0-9][^\\s@]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[a-f0-9]{64})?$",
+        "anyOf": [{"pattern": ":[A-Za-z0-9_][A-Za-z0-9_.-]*(@|$)"}, {"pattern": "@sha256:"}],
+        "not": {"pattern": ":latest(@|$)"}
     });
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -103,7 +109,7 @@ pub fn spec_schema(catalog: &Catalog) -> Value {
                             "type": "object", "additionalProperties": false,
                             "required": ["name", "pattern"],
                             "properties": {
-                                "name": label,
+                                "name": component_name,
                                 "pattern": {"enum": standalone},
                                 "params": {"type": "object"},
                                 "image": image,

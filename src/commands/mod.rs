@@ -101,6 +101,13 @@ pub fn show(catalog: &Catalog, id: &str, out: &mut dyn Write) -> Result<()> {
     if pattern.params.is_empty() {
         text.push_str("  (none)\n");
     }
+    let w = pattern
+        .params
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(12);
     for p in &pattern.params {
         let default = match &p.default {
             Some(d) => format!("default {d}"),
@@ -108,11 +115,11 @@ pub fn show(catalog: &Catalog, id: &str, out: &mut dyn Write) -> Result<()> {
             None => "required".to_string(),
         };
         text.push_str(&format!(
-            "  {:<14} {} ({default})\n",
+            "  {:<w$}  {} ({default})\n",
             p.name,
             p.type_label()
         ));
-        text.push_str(&format!("  {:<14} {}\n", "", p.help));
+        text.push_str(&format!("  {:<w$}  {}\n", "", p.help));
     }
     if let Some(example) = catalog.example(id) {
         text.push_str("\nOBJECTS (for the example below)\n");

@@ -7,7 +7,7 @@ use handlebars::{
     Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
     Renderable, no_escape,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::catalog::{COMMON, Catalog};
 use crate::error::{Error, Result};
@@ -44,10 +44,10 @@ pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Renders every applicable template of the catalog for the system.
 pub fn render_templates(system: &System, catalog: &Catalog) -> Result<RenderedTemplates> {
-    let hb = registry(catalog)?;
+    let hb = registry(catalog, system)?;
     let tool = json!({"name": TOOL_NAME, "version": TOOL_VERSION});
     let system_ctx = system.system_context();
-    let base = json!({"tool": tool, "system": system_ctx});
+    let mut base = Context::from(json!({"tool": tool, "system": system_ctx}));
     let mut out = RenderedTemplates::default();
 
     let has_services = system.components.iter().any(|c| c.generated);
@@ -75,7 +75,7 @@ pub fn render_templates(system: &System, catalog: &Catalog) -> Result<RenderedTe
     }
 
     for component in &system.components {
-        render_component(&hb, catalog, system, component, &base, &mut out)?;
+        render_component(&hb, catalog, system, component, &mut base, &mut out)?;
     }
     out.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
@@ -86,11 +86,10 @@ fn render_component(
     catalog: &Catalog,
     system: &System,
     component: &Component,
-    base: &Value,
+    ctx: &mut Context,
     out: &mut RenderedTemplates,
 ) -> Result<()> {
-    let mut ctx = base.clone();
-    ctx["component"] = system.component_context(component);
+    ctx.data_mut()["component"] = system.component_context(component);
 
     let k8s = format!("{}/k8s/", component.pattern);
     for (path, _) in catalog.files_under(&k8s) {
@@ -99,7 +98,7 @@ fn render_component(
                 template: path.to_string(),
                 component: Some(component.name.clone()),
                 attachment: None,
-                text: render_one(hb, catalog, path, &ctx)?,
+                text: render_one(hb, catalog, path, ctx)?,
             });
         }
     }
@@ -111,13 +110,12 @@ fn render_component(
             };
             out.files.push(TextFile {
                 path: format!("services/{}/{rel}", component.name),
-                contents: render_one(hb, catalog, path, &ctx)?,
+                contents: render_one(hb, catalog, path, ctx)?,
             });
         }
     }
     for attachment in &component.attachments {
-        let mut actx = ctx.clone();
-        actx["attachment"] = json!({
+        ctx.data_mut()["attachment"] = json!({
             "pattern": attachment.pattern,
             "name": format!("{}-{}", component.name, attachment.pattern),
             "params": attachment.params,
@@ -130,10 +128,13 @@ fn render_component(
                     template: path.to_string(),
                     component: Some(component.name.clone()),
                     attachment: Some(attachment.pattern.clone()),
-                    text: render_one(hb, catalog, path, &actx)?,
+                    text: render_one(hb, catalog, path, ctx)?,
                 });
             }
         }
+    }
+    if let Some(m) = ctx.data_mut().as_object_mut() {
+        m.remove("attachment");
     }
     Ok(())
 }
@@ -147,9 +148,16 @@ fn render_one(
     hb: &Handlebars<'static>,
     catalog: &Catalog,
     path: &str,
-    ctx: &Value,
+    ctx: &Context,
 ) -> Result<String> {
-    hb.render(path, ctx)
+    if !hb.has_template(path) {
+        // No `{{` in it: the file is its own output.
+        return Ok(catalog
+            .file(path)
+            .map(|f| f.contents.clone())
+            .unwrap_or_default());
+    }
+    hb.render_with_context(path, ctx)
         .map_err(|e| template_error(catalog, path, &e))
 }
 
@@ -177,8 +185,16 @@ fn blame_of(catalog: &Catalog, path: &str) -> crate::error::Blame {
         .map_or(crate::error::Blame::Dpatterns, |f| f.blame.clone())
 }
 
-/// One handlebars registry holding every template and partial of the catalog.
-fn registry(catalog: &Catalog) -> Result<Handlebars<'static>> {
+/// One handlebars registry holding the shared templates and partials and those of the
+/// patterns the system uses. Files without `{{` are not compiled: they are copied.
+fn registry(catalog: &Catalog, system: &System) -> Result<Handlebars<'static>> {
+    let mut used: Vec<String> = vec![format!("{COMMON}/")];
+    for c in &system.components {
+        used.push(format!("{}/", c.pattern));
+        used.extend(c.attachments.iter().map(|a| format!("{}/", a.pattern)));
+    }
+    used.sort();
+    used.dedup();
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(no_escape);
@@ -186,8 +202,9 @@ fn registry(catalog: &Catalog) -> Result<Handlebars<'static>> {
     hb.register_helper("add", Box::new(add_helper));
     hb.register_helper("times", Box::new(times_helper));
     let partials = format!("{COMMON}/partials/");
-    for (path, file) in catalog.files_under("") {
-        if !path.ends_with(".hbs") {
+    let files = used.iter().flat_map(|prefix| catalog.files_under(prefix));
+    for (path, file) in files {
+        if !path.ends_with(".hbs") || !file.contents.contains("{{") {
             continue;
         }
         let result = match path.strip_prefix(&partials) {

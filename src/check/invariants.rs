@@ -59,6 +59,9 @@ pub fn check(objects: &[Object], namespace: &str) -> Vec<Finding> {
 struct Index<'a> {
     objects: &'a [Object],
     by_key: BTreeMap<(String, String), Vec<usize>>,
+    /// Every workload's pod template with its labels, worked out once: selectors are
+    /// matched against them many times.
+    pod_labels: Vec<(&'a Object, &'a Value, BTreeMap<String, String>)>,
 }
 
 impl<'a> Index<'a> {
@@ -70,7 +73,15 @@ impl<'a> Index<'a> {
                 .or_default()
                 .push(i);
         }
-        Index { objects, by_key }
+        let pod_labels = objects
+            .iter()
+            .filter_map(|o| o.pod_template().map(|t| (o, t, labels_of(t))))
+            .collect();
+        Index {
+            objects,
+            by_key,
+            pod_labels,
+        }
     }
 
     fn get(&self, kind: &str, name: &str) -> Option<&'a Object> {
@@ -85,13 +96,6 @@ impl<'a> Index<'a> {
         self.by_key
             .get(&(o.kind().to_string(), o.name().to_string()))
             .is_some_and(|v| v.first() != Some(&i))
-    }
-
-    /// Pod templates (labels, pod spec) of every workload.
-    fn pods(&self) -> impl Iterator<Item = (&'a Object, &'a Value)> {
-        self.objects
-            .iter()
-            .filter_map(|o| o.pod_template().map(|t| (o, t)))
     }
 }
 
@@ -142,8 +146,10 @@ fn selected<'a>(
     selector: &BTreeMap<String, String>,
 ) -> Vec<(&'a Object, &'a Value)> {
     index
-        .pods()
-        .filter(|(_, t)| is_subset(selector, &labels_of(t)))
+        .pod_labels
+        .iter()
+        .filter(|(_, _, l)| is_subset(selector, l))
+        .map(|(o, t, _)| (*o, *t))
         .collect()
 }
 

@@ -43,7 +43,7 @@ pub fn check_object(value: &Value) -> Result<String, Vec<String>> {
 }
 
 fn typed<T: DeserializeOwned + Serialize>(value: &Value) -> Result<String, Vec<String>> {
-    let decoded: T = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+    let decoded: T = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         if path == "." || path.is_empty() {

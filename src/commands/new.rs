@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::render::{Format, RenderOptions, Verbosity, render_command};
+use super::render::{Format, RenderOptions, Verbosity, apply_rendered};
 use super::{DEFAULT_SPEC, io_err};
 use crate::catalog::{Catalog, Pattern};
 use crate::error::{Error, Result};
@@ -86,7 +86,7 @@ pub fn new_project(
     // Render in memory first, so bad input writes nothing at all.
     let source = SourceFile::new(spec_path.display().to_string(), text.clone());
     let loaded = spec::parse(source)?;
-    crate::pipeline::render(&loaded, catalog)?;
+    let rendered = crate::pipeline::render(&loaded, catalog)?;
 
     let existed = opts.dir.exists();
     std::fs::create_dir_all(&opts.dir).map_err(|source| Error::Write {
@@ -105,7 +105,7 @@ pub fn new_project(
         verbosity: opts.verbosity,
         ..RenderOptions::default()
     };
-    match render_command(&render, catalog, out) {
+    match apply_rendered(&render, &text, &rendered, out) {
         Ok(code) => {
             if opts.format == Format::Text && opts.verbosity > Verbosity::Quiet {
                 writeln!(

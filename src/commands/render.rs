@@ -52,6 +52,16 @@ pub fn spec_dir(spec: &Path) -> PathBuf {
 pub fn render_command(opts: &RenderOptions, catalog: &Catalog, out: &mut dyn Write) -> Result<i32> {
     let spec = load_spec(&opts.spec)?;
     let rendered = pipeline::render(&spec, catalog)?;
+    apply_rendered(opts, &spec.source.text, &rendered, out)
+}
+
+/// Plans, then writes, checks or only reports an in-memory render of `spec_text`.
+pub(super) fn apply_rendered(
+    opts: &RenderOptions,
+    spec_text: &str,
+    rendered: &pipeline::Rendered,
+    out: &mut dyn Write,
+) -> Result<i32> {
     let dir = opts.out.clone().unwrap_or_else(|| spec_dir(&opts.spec));
     if dir.exists() && !dir.is_dir() {
         return Err(Error::usage(format!(
@@ -59,12 +69,7 @@ pub fn render_command(opts: &RenderOptions, catalog: &Catalog, out: &mut dyn Wri
             dir.display()
         )));
     }
-    let plan = Plan::compute(
-        &dir,
-        &rendered.files,
-        &spec.source.text,
-        opts.force && !opts.check,
-    )?;
+    let plan = Plan::compute(&dir, &rendered.files, spec_text, opts.force && !opts.check)?;
     let drifted: Vec<_> = plan.drift().collect();
 
     if opts.format == Format::Json {

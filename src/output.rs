@@ -207,22 +207,33 @@ impl Plan {
 
     fn apply_in(&self, tx: &mut Transaction) -> Result<()> {
         let work: Vec<&PlanEntry> = self.entries.iter().filter(|e| e.action.changes()).collect();
+        let mut checked = std::collections::HashSet::new();
         for entry in &work {
-            check_no_symlink(&self.dir, &entry.path)?;
+            check_no_symlink(&self.dir, &entry.path, &mut checked)?;
         }
+        // A new file goes straight to its place (recorded, so a failure removes it); a file
+        // that replaces another is staged beside it and swapped in only at the end.
+        let mut staged = Vec::new();
         for entry in &work {
-            if let Some(contents) = &entry.contents {
-                let target = self.dir.join(&entry.path);
-                tx.create_parents(&self.dir, &target)?;
-                let staged = sibling(&target, "new");
-                fs::write(&staged, contents).map_err(|source| Error::Write {
-                    path: staged.clone(),
-                    source,
-                })?;
-                tx.staged.push((staged, target));
+            let Some(contents) = &entry.contents else {
+                continue;
+            };
+            let target = self.dir.join(&entry.path);
+            tx.create_parents(&self.dir, &target)?;
+            if entry.action == Action::Create {
+                write_new(&target, contents)?;
+                tx.placed.push(target);
+            } else {
+                let temp = sibling(&target, "new");
+                write_new(&temp, contents)?;
+                tx.staged.push((temp.clone(), target.clone()));
+                staged.push((temp, target));
             }
         }
         for entry in &work {
+            if entry.action == Action::Create {
+                continue;
+            }
             let target = self.dir.join(&entry.path);
             if target.exists() {
                 let backup = sibling(&target, "old");
@@ -233,20 +244,32 @@ impl Plan {
                 tx.backups.push((backup, target));
             }
         }
-        let staged = std::mem::take(&mut tx.staged);
-        for (i, (from, to)) in staged.iter().enumerate() {
-            if let Err(source) = fs::rename(from, to) {
-                tx.staged = staged[i..].to_vec();
-                tx.placed = staged[..i].iter().map(|(_, t)| t.clone()).collect();
-                return Err(Error::Write {
-                    path: to.clone(),
-                    source,
-                });
-            }
+        for (from, to) in staged {
+            fs::rename(&from, &to).map_err(|source| Error::Write {
+                path: to.clone(),
+                source,
+            })?;
+            tx.staged.retain(|(f, _)| f != &from);
+            tx.placed.push(to);
         }
-        tx.placed = staged.into_iter().map(|(_, t)| t).collect();
         Ok(())
     }
+}
+
+/// Writes a file that must not exist yet: one that appeared since the plan is not
+/// overwritten.
+fn write_new(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write as _;
+    let fail = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(fail)?;
+    file.write_all(contents.as_bytes()).map_err(fail)
 }
 
 #[derive(Default)]
@@ -369,17 +392,31 @@ fn check_relative(path: &str) -> Result<()> {
 }
 
 /// A symlinked folder inside the output directory could send a write elsewhere.
-fn check_no_symlink(root: &Path, path: &str) -> Result<()> {
+/// `checked` remembers the folders already known to be real, so each is looked at once.
+fn check_no_symlink(
+    root: &Path,
+    path: &str,
+    checked: &mut std::collections::HashSet<PathBuf>,
+) -> Result<()> {
     let mut cur = root.to_path_buf();
     for part in Path::new(path).components() {
         cur.push(part);
-        if let Ok(meta) = fs::symlink_metadata(&cur)
-            && meta.file_type().is_symlink()
-        {
-            return Err(Error::UnsafePath {
-                path: path.to_string(),
-                reason: format!("{} is a symbolic link", cur.display()),
-            });
+        if checked.contains(&cur) {
+            continue;
+        }
+        match fs::symlink_metadata(&cur) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(Error::UnsafePath {
+                    path: path.to_string(),
+                    reason: format!("{} is a symbolic link", cur.display()),
+                });
+            }
+            Ok(meta) if meta.is_dir() => {
+                checked.insert(cur.clone());
+            }
+            // Missing: nothing below it exists either.
+            Err(_) => return Ok(()),
+            Ok(_) => {}
         }
     }
     Ok(())

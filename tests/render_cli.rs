@@ -238,9 +238,9 @@ fn a_write_that_fails_midway_is_rolled_back() {
     let p = project(SPEC);
     render(p.path()).success();
     fs::write(p.path().join("dpatterns.yaml"), spec_with_web()).unwrap();
-    // A directory in the way of one staged file makes the write fail after other files
-    // (and new folders) were already staged.
-    let blocker = p.path().join("services/web/src/.service.rs.dpatterns-new");
+    // A directory in the way of one staged replacement makes the write fail after new
+    // files were already written and other replacements staged.
+    let blocker = p.path().join("services/.Cargo.toml.dpatterns-new");
     fs::create_dir_all(blocker.join("x")).unwrap();
     let before = tree(p.path());
     render(p.path())

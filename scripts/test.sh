@@ -2,8 +2,9 @@
 # The whole proof that dpatterns works, as CI runs it (`.ci/run` calls exactly this):
 #   1. cargo fmt --check, clippy -D warnings, RUSTDOCFLAGS=-D warnings cargo doc
 #   2. cargo test --locked: unit tests, CLI cases, snapshots, catalog/docs sync, PTY test
-#   3. every catalog fixture (the embedded patterns' examples, the user catalog kept in
-#      tests/fixtures/user-catalog, and `dpatterns new demo --yes`) rendered by the real
+#   3. every fixture (the embedded patterns' examples, the user catalog kept in
+#      tests/fixtures/user-catalog, the specs in tests/fixtures/specs that exercise the
+#      graph and the escape hatches, and `dpatterns new demo --yes`) rendered by the real
 #      binary, then checked by the outside validators (scripts/validate-manifests.sh:
 #      kubernetes-validate --strict on 1.29 and newest, checkov, yamllint, kubectl kustomize)
 #   4. every generated Rust workspace built, tested, fmt-checked and clippy-clean as
@@ -58,6 +59,12 @@ render_fixtures() {
     mkdir -p "$proof/$id"
     cp "$example" "$proof/$id/dpatterns.yaml"
     "$bin" -q --templates tests/fixtures/user-catalog render -f "$proof/$id/dpatterns.yaml" || return 1
+  done
+  for example in tests/fixtures/specs/*.yaml; do
+    id="spec-$(basename "$example" .yaml)"
+    mkdir -p "$proof/$id"
+    cp "$example" "$proof/$id/dpatterns.yaml"
+    "$bin" -q render -f "$proof/$id/dpatterns.yaml" || return 1
   done
   "$bin" -q new "$proof/demo" --yes
 }

@@ -14,10 +14,14 @@ fn uber_snapshot(catalog: &Catalog, id: &str) -> String {
     let example = catalog
         .example(id)
         .unwrap_or_else(|| panic!("pattern `{id}` has no example.yaml"));
-    let loaded = spec::parse(SourceFile::new(format!("{id}/example.yaml"), example))
-        .unwrap_or_else(|e| panic!("example of `{id}` does not parse: {e:?}"));
+    render_joined(catalog, &format!("{id}/example.yaml"), example)
+}
+
+fn render_joined(catalog: &Catalog, name: &str, text: &str) -> String {
+    let loaded = spec::parse(SourceFile::new(name, text))
+        .unwrap_or_else(|e| panic!("{name} does not parse: {e:?}"));
     let rendered = pipeline::render(&loaded, catalog)
-        .unwrap_or_else(|e| panic!("example of `{id}` does not render: {e:?}"));
+        .unwrap_or_else(|e| panic!("{name} does not render: {e:?}"));
     let mut out = String::new();
     for file in &rendered.files {
         out.push_str(&format!("==== {} ({:?}) ====\n", file.path, file.kind));
@@ -56,5 +60,30 @@ fn every_user_catalog_pattern_renders_its_example_as_snapshotted() {
             format!("user-{}", pattern.id),
             uber_snapshot(&catalog, &pattern.id)
         );
+    }
+}
+
+#[test]
+fn every_fixture_spec_renders_as_snapshotted() {
+    let catalog = Catalog::embedded().unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs");
+    let mut specs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    specs.sort();
+    assert!(!specs.is_empty());
+    for path in specs {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Only the manifests: the generated code is covered by the pattern snapshots.
+        let joined = render_joined(&catalog, &name, &text);
+        let manifests: String = joined
+            .split("==== ")
+            .filter(|part| part.starts_with("k8s/"))
+            .map(|part| format!("==== {part}"))
+            .collect();
+        insta::assert_snapshot!(format!("spec-{name}"), manifests);
     }
 }

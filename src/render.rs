@@ -166,15 +166,35 @@ fn template_error(catalog: &Catalog, path: &str, e: &handlebars::RenderError) ->
         (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
         _ => String::new(),
     };
-    let message = match e.reason() {
-        RenderErrorReason::MissingVariable(Some(var)) => {
-            format!("variable `{var}` is not defined{place}")
+    let what = match e.reason() {
+        RenderErrorReason::MissingVariable(Some(var)) => format!("variable `{var}` is not defined"),
+        RenderErrorReason::MissingVariable(None) => {
+            "a value read with `lookup` or inside a helper is not defined".to_string()
         }
-        other => format!("{other}{place}"),
+        RenderErrorReason::ParamNotFoundForIndex(helper, i) => format!(
+            "argument {} of `{helper}` is not defined (strict mode: every variable must exist)",
+            i + 1
+        ),
+        RenderErrorReason::ParamNotFoundForName(helper, name) => {
+            format!("argument `{name}` of `{helper}` is not defined")
+        }
+        other => other.to_string(),
     };
+    // The offending line of the template, so the expression can be seen at once.
+    let source_line = e
+        .line_no
+        .and_then(|l| {
+            catalog
+                .file(path)?
+                .contents
+                .lines()
+                .nth(l.saturating_sub(1))
+        })
+        .map(|line| format!(": `{}`", line.trim()))
+        .unwrap_or_default();
     Error::Template {
         template: e.template_name.clone().unwrap_or_else(|| path.to_string()),
-        message,
+        message: format!("{what}{place}{source_line}"),
         blame: blame_of(catalog, path),
     }
 }

@@ -23,7 +23,7 @@ struct Cli {
     command: Command,
 
     /// A catalog folder whose files override or extend the embedded templates
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", env = "DPATTERNS_TEMPLATES")]
     templates: Option<PathBuf>,
 
     /// When to colour the output

@@ -7,6 +7,8 @@
 #      graph and the escape hatches, and `dpatterns new demo --yes`) rendered by the real
 #      binary, then checked by the outside validators (scripts/validate-manifests.sh:
 #      kubernetes-validate --strict on 1.29 and newest, checkov, yamllint, kubectl kustomize)
+#      plus the spec's JSON Schema (python-jsonschema, draft 2020-12) over good and bad
+#      specs, and yamllint over the scaffolded CI workflows
 #   4. every generated Rust workspace built, tested, fmt-checked and clippy-clean as
 #      generated, sharing one CARGO_TARGET_DIR
 # It installs what it needs itself (a Python venv under target/ for the validators).
@@ -71,6 +73,16 @@ render_fixtures() {
 stage "render every fixture" render_fixtures
 
 stage "outside validators" bash scripts/validate-manifests.sh "$proof"/*/
+
+# The venv the validators installed also has python-jsonschema (a checkov dependency) and
+# yamllint: the spec's JSON Schema and the scaffolded CI workflows get an outside check too.
+venv="${DPATTERNS_VENV:-$repo/target/validate-venv}"
+outside_schema_and_workflows() {
+  "$bin" schema >"$proof/spec.schema.json" &&
+    "$venv/bin/python" scripts/check-spec-schema.py "$proof/spec.schema.json" &&
+    "$venv/bin/yamllint" --strict -d '{extends: default, rules: {document-start: disable, line-length: disable, truthy: {check-keys: false}}}' "$proof"/*/.github/workflows/ci.yaml
+}
+stage "spec JSON Schema and CI workflows" outside_schema_and_workflows
 
 build_workspaces() {
   export CARGO_TARGET_DIR="$repo/target/generated"

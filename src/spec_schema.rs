@@ -10,6 +10,30 @@ use crate::names::DNS_LABEL_REGEX;
 use crate::spec::{API_VERSION, KIND};
 
 pub fn spec_schema(catalog: &Catalog) -> Value {
+    let mut schema = build(catalog);
+    drop_empty_all_of(&mut schema);
+    schema
+}
+
+/// `allOf` must not be empty (a catalog without attachable patterns would produce one).
+fn drop_empty_all_of(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map
+                .get("allOf")
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
+            {
+                map.remove("allOf");
+            }
+            map.values_mut().for_each(drop_empty_all_of);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_empty_all_of),
+        _ => {}
+    }
+}
+
+fn build(catalog: &Catalog) -> Value {
     let standalone: Vec<&str> = catalog
         .patterns()
         .filter(|p| !p.attachable)

@@ -40,6 +40,8 @@ pub enum Action {
     Unchanged,
     /// A scaffolded file the user changed: left alone.
     KeptEdited,
+    /// A file that was there before dpatterns wrote one at its path: left alone.
+    KeptExisting,
     /// A scaffolded file the user changed, overwritten because of `--force`.
     Overwrite,
     /// A managed file no longer rendered.
@@ -54,7 +56,7 @@ impl Action {
             Action::Create => "create",
             Action::Update => "update",
             Action::Unchanged => "unchanged",
-            Action::KeptEdited => "kept",
+            Action::KeptEdited | Action::KeptExisting => "kept",
             Action::Overwrite => "overwrite",
             Action::Delete => "delete",
             Action::KeptOrphan => "orphaned",
@@ -111,10 +113,11 @@ impl Plan {
                 Some(_) if file.kind == FileKind::Managed => Action::Update,
                 Some(d) => {
                     let untouched = previous.is_some_and(|p| p.sha256 == sha256_hex(d));
-                    match (untouched, force) {
-                        (true, _) => Action::Update,
-                        (false, true) => Action::Overwrite,
-                        (false, false) => Action::KeptEdited,
+                    match (untouched, force, previous.is_some()) {
+                        (true, _, _) => Action::Update,
+                        (false, true, _) => Action::Overwrite,
+                        (false, false, true) => Action::KeptEdited,
+                        (false, false, false) => Action::KeptExisting,
                     }
                 }
             };

@@ -441,3 +441,23 @@ fn completions_are_printed_for_bash() {
         .success()
         .stdout(contains("_dpatterns()"));
 }
+
+#[test]
+fn a_file_already_there_before_the_first_render_is_kept() {
+    let p = project(SPEC);
+    fs::write(p.path().join("README.md"), "# our own readme\n").unwrap();
+    render(p.path()).success().stdout(contains(
+        "kept       README.md  (it was there before; --force overwrites)",
+    ));
+    assert_eq!(
+        fs::read_to_string(p.path().join("README.md")).unwrap(),
+        "# our own readme\n"
+    );
+    // Managed manifests are always ours, even when a file is in the way.
+    let stale = p.path().join("k8s/api.yaml");
+    fs::write(&stale, "stale\n").unwrap();
+    render(p.path())
+        .success()
+        .stdout(contains("update     k8s/api.yaml"));
+    assert_ne!(fs::read_to_string(&stale).unwrap(), "stale\n");
+}

@@ -145,6 +145,7 @@ fn print_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> Result<
         {
             let note = match e.action {
                 Action::KeptEdited => "  (you edited it; --force overwrites)",
+                Action::KeptExisting => "  (it was there before; --force overwrites)",
                 Action::KeptOrphan => "  (no longer generated; kept)",
                 _ => "",
             };
@@ -158,6 +159,7 @@ fn print_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> Result<
         (Action::Delete, "deleted"),
         (Action::Unchanged, "unchanged"),
         (Action::KeptEdited, "kept"),
+        (Action::KeptExisting, "kept as found"),
         (Action::KeptOrphan, "orphaned"),
     ];
     let summary: Vec<String> = counts

@@ -125,11 +125,14 @@ impl Plan {
                 (Action::KeptEdited, Some(p)) => p.sha256.clone(),
                 _ => new_hash,
             };
-            lock_files.push(LockEntry {
-                path: file.path.clone(),
-                kind: file.kind,
-                sha256: lock_hash,
-            });
+            // A file that was never ours stays out of the lock, so it keeps that status.
+            if action != Action::KeptExisting {
+                lock_files.push(LockEntry {
+                    path: file.path.clone(),
+                    kind: file.kind,
+                    sha256: lock_hash,
+                });
+            }
             entries.push(PlanEntry {
                 path: file.path.clone(),
                 kind: file.kind,

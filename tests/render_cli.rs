@@ -453,6 +453,10 @@ fn a_file_already_there_before_the_first_render_is_kept() {
         fs::read_to_string(p.path().join("README.md")).unwrap(),
         "# our own readme\n"
     );
+    // Still not ours on the next render.
+    render(p.path()).success().stdout(contains(
+        "kept       README.md  (it was there before; --force overwrites)",
+    ));
     // Managed manifests are always ours, even when a file is in the way.
     let stale = p.path().join("k8s/api.yaml");
     fs::write(&stale, "stale\n").unwrap();

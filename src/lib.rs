@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod model;
 pub mod names;
 pub mod output;
+pub mod par;
 pub mod params;
 pub mod pipeline;
 pub mod policy;
@@ -22,6 +23,7 @@ pub mod render;
 pub mod source;
 pub mod spec;
 pub mod spec_schema;
+pub mod yaml_out;
 
 pub use catalog::Catalog;
 pub use error::{Error, Result};

@@ -135,7 +135,8 @@ pub struct PodPatch {
 /// Parses every rendered manifest template into objects.
 pub fn parse(texts: &[ManifestText], catalog: &Catalog) -> Result<Parsed> {
     let mut parsed = Parsed::default();
-    for text in texts {
+    let documents = crate::par::map(texts, |t| parse_documents(&t.text));
+    for (text, documents) in texts.iter().zip(documents) {
         let blame = catalog
             .file(&text.template)
             .map_or(Blame::Dpatterns, |f| f.blame.clone());
@@ -144,12 +145,9 @@ pub fn parse(texts: &[ManifestText], catalog: &Catalog) -> Result<Parsed> {
             message,
             blame: blame.clone(),
         };
-        for document in serde_yaml::Deserializer::from_str(&text.text) {
-            let value = Value::deserialize(document)
-                .map_err(|e| fail(format!("rendered YAML does not parse: {e}")))?;
-            if value.is_null() {
-                continue;
-            }
+        let documents =
+            documents.map_err(|e| fail(format!("rendered YAML does not parse: {e}")))?;
+        for value in documents {
             if !value.is_object() || !value["kind"].is_string() {
                 return Err(fail(
                     "rendered a document that is not a Kubernetes object".into(),
@@ -180,6 +178,18 @@ pub fn parse(texts: &[ManifestText], catalog: &Catalog) -> Result<Parsed> {
         }
     }
     Ok(parsed)
+}
+
+/// The non-empty documents of one rendered template.
+fn parse_documents(text: &str) -> Result<Vec<Value>, serde_yaml::Error> {
+    let mut values = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(text) {
+        let value = Value::deserialize(document)?;
+        if !value.is_null() {
+            values.push(value);
+        }
+    }
+    Ok(values)
 }
 
 /// Adds each attachment's containers and volumes to every pod its host runs. Inside Jobs

@@ -47,7 +47,7 @@ pub fn render_templates(system: &System, catalog: &Catalog) -> Result<RenderedTe
     let hb = registry(catalog, system)?;
     let tool = json!({"name": TOOL_NAME, "version": TOOL_VERSION});
     let system_ctx = system.system_context();
-    let mut base = Context::from(json!({"tool": tool, "system": system_ctx}));
+    let base = Context::from(json!({"tool": tool, "system": system_ctx}));
     let mut out = RenderedTemplates::default();
 
     let has_services = system.components.iter().any(|c| c.generated);
@@ -74,8 +74,19 @@ pub fn render_templates(system: &System, catalog: &Catalog) -> Result<RenderedTe
         }
     }
 
-    for component in &system.components {
-        render_component(&hb, catalog, system, component, &mut base, &mut out)?;
+    // Components render independently: one context per worker, changed in place.
+    let parts = crate::par::map_with(
+        &system.components,
+        || base.clone(),
+        |ctx, component| {
+            let mut part = RenderedTemplates::default();
+            render_component(&hb, catalog, system, component, ctx, &mut part).map(|()| part)
+        },
+    );
+    for part in parts {
+        let part = part?;
+        out.manifests.extend(part.manifests);
+        out.files.extend(part.files);
     }
     out.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)

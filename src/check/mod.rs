@@ -12,8 +12,9 @@ use crate::manifest::Object;
 pub fn run(objects: &[Object], namespace: &str) -> Result<Vec<String>, Vec<CheckFailure>> {
     let mut failures = Vec::new();
     let mut canonical = Vec::with_capacity(objects.len());
-    for object in objects {
-        match schema::check_object(&object.value) {
+    let checked = crate::par::map(objects, |o| schema::check_object(&o.value));
+    for (object, result) in objects.iter().zip(checked) {
+        match result {
             Ok(yaml) => canonical.push(yaml),
             Err(messages) => failures.extend(messages.into_iter().map(|message| CheckFailure {
                 file: object.file(),

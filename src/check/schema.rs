@@ -43,15 +43,11 @@ pub fn check_object(value: &Value) -> Result<String, Vec<String>> {
 }
 
 fn typed<T: DeserializeOwned + Serialize>(value: &Value) -> Result<String, Vec<String>> {
-    let decoded: T = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        if path == "." || path.is_empty() {
-            vec![format!("invalid object: {inner}")]
-        } else {
-            vec![format!("wrong value at `.{path}`: {inner}")]
-        }
-    })?;
+    // Tracking the path costs as much as decoding; it is only needed to explain a failure.
+    let decoded: T = match T::deserialize(value) {
+        Ok(decoded) => decoded,
+        Err(_) => return Err(explain_decode_error::<T>(value)),
+    };
     let round_trip = serde_json::to_value(&decoded).expect("k8s-openapi types serialize");
     let mut unknown = Vec::new();
     unknown_fields(value, &round_trip, &mut String::new(), &mut unknown);
@@ -61,7 +57,23 @@ fn typed<T: DeserializeOwned + Serialize>(value: &Value) -> Result<String, Vec<S
             .map(|p| format!("unknown field `{p}`"))
             .collect());
     }
-    Ok(serde_yaml::to_string(&decoded).expect("k8s-openapi types serialize"))
+    Ok(crate::yaml_out::to_yaml(&round_trip))
+}
+
+/// Decodes again, tracking the path, to say where a wrong value is.
+fn explain_decode_error<T: DeserializeOwned>(value: &Value) -> Vec<String> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(_) => vec!["invalid object".to_string()],
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            if path == "." || path.is_empty() {
+                vec![format!("invalid object: {inner}")]
+            } else {
+                vec![format!("wrong value at `.{path}`: {inner}")]
+            }
+        }
+    }
 }
 
 /// Paths present (and not null) in `input` but missing after the round trip.

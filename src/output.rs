@@ -87,6 +87,31 @@ pub struct Plan {
     pub entries: Vec<PlanEntry>,
 }
 
+impl Lock {
+    /// The lock file's text: fixed key order, one entry per file in path order.
+    pub fn to_text(&self) -> String {
+        use crate::yaml_out::scalar;
+        let mut text = managed_header();
+        text.push_str(&format!(
+            "tool: {}\nspec: {}\nfiles:\n",
+            scalar(&self.tool),
+            scalar(&self.spec)
+        ));
+        for e in &self.files {
+            let kind = match e.kind {
+                FileKind::Managed => "managed",
+                FileKind::Scaffolded => "scaffolded",
+            };
+            text.push_str(&format!(
+                "- path: {}\n  kind: {kind}\n  sha256: {}\n",
+                scalar(&e.path),
+                scalar(&e.sha256)
+            ));
+        }
+        text
+    }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -140,8 +165,10 @@ impl Plan {
                 contents: Some(file.contents.clone()),
             });
         }
+        let rendered: std::collections::HashSet<&str> =
+            files.iter().map(|f| f.path.as_str()).collect();
         for (path, entry) in &old {
-            if files.iter().any(|f| f.path == *path) || check_relative(path).is_err() {
+            if rendered.contains(path) || check_relative(path).is_err() {
                 continue;
             }
             if !dir.join(path).exists() {
@@ -163,11 +190,7 @@ impl Plan {
             spec: sha256_hex(spec_text.as_bytes()),
             files: lock_files,
         };
-        let lock_text = format!(
-            "{}{}",
-            managed_header(),
-            serde_yaml::to_string(&lock).expect("the lock serializes")
-        );
+        let lock_text = lock.to_text();
         let lock_action = match read_optional(&dir.join(LOCK_FILE))? {
             None => Action::Create,
             Some(d) if d == lock_text.as_bytes() => Action::Unchanged,

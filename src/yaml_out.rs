@@ -201,20 +201,55 @@ fn looks_like_other_type(s: &str) -> bool {
         ".nan",
     ];
     let lower = s.to_ascii_lowercase();
-    if WORDS.contains(&lower.as_str()) {
-        return true;
+    WORDS.contains(&lower.as_str()) || is_number(s) || is_timestamp(s)
+}
+
+/// Integers (decimal, `0x`, `0o`, `0b`, with `_`), floats, and base-60 numbers (`1:30`).
+fn is_number(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let all = |text: &str, ok: fn(char) -> bool| !text.is_empty() && text.chars().all(ok);
+    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        return all(hex, |c| c.is_ascii_hexdigit() || c == '_');
     }
-    let digits = s.trim_start_matches(['+', '-']);
-    if digits.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
-        // Any number form (1, 1.5, 1e3, 0x1f, 0o17, 1_000, 12:30, 2024-01-01): quote.
-        let numeric = digits.chars().all(|c| {
-            c.is_ascii_hexdigit() || "._:-+xXoOeE".contains(c) || c == 'T' || c == 'Z' || c == ' '
-        });
-        if numeric {
-            return true;
-        }
+    if let Some(oct) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+        return all(oct, |c| c.is_digit(8) || c == '_');
     }
-    false
+    if let Some(bin) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+        return all(bin, |c| c == '0' || c == '1' || c == '_');
+    }
+    if body.contains(':') {
+        return body
+            .split(':')
+            .all(|part| all(part, |c| c.is_ascii_digit() || c == '_' || c == '.'));
+    }
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let mantissa_ok = mantissa.chars().any(|c| c.is_ascii_digit())
+        && mantissa.chars().filter(|c| *c == '.').count() <= 1
+        && mantissa
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '_' || c == '.');
+    let exponent_ok = exponent.is_none_or(|e| {
+        let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+        all(digits, |c| c.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
+}
+
+/// `2024-01-31`, with or without a time after it.
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit()
+}
+
+/// A string as a YAML scalar on one line (quoted when needed), for hand-written documents
+/// such as the lock file.
+pub fn scalar(s: &str) -> String {
+    let mut out = String::new();
+    string(&mut out, 0, s);
+    out
 }
 
 #[cfg(test)]

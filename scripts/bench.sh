@@ -6,6 +6,7 @@
 # Cases:
 #   new       `dpatterns new demo --yes` into a fresh temp dir each run
 #   render    `dpatterns render -f SPEC -o DIR` of a generated 100-component spec, fresh DIR
+#   render_shm the same render into a fresh DIR on /dev/shm: the program without the disk
 #   check     `dpatterns render --check -f SPEC -o DIR` against an already-rendered DIR
 #   validate  `dpatterns validate -f SPEC`
 #
@@ -195,6 +196,12 @@ bench_case new "rm -rf $NEW_DIR" "$BIN" new demo --yes
 NEW_FILES=$( [[ -d $NEW_DIR ]] && find "$NEW_DIR" -type f | wc -l || echo 0)
 
 bench_case render "rm -rf $RENDER_DIR" "$BIN" render -f "$SPEC" -o "$RENDER_DIR"
+# The same render into memory-backed storage: what the program costs without the disk.
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+    SHM_DIR=$(mktemp -d /dev/shm/dpatterns-bench.XXXXXX)
+    trap 'rm -rf "$WORK" "$SHM_DIR"' EXIT
+    bench_case render_shm "rm -rf $SHM_DIR/render" "$BIN" render -f "$SPEC" -o "$SHM_DIR/render"
+fi
 RENDER_FILES=$( [[ -d $RENDER_DIR ]] && find "$RENDER_DIR" -type f | wc -l || echo 0)
 RENDER_BYTES=$( [[ -d $RENDER_DIR ]] && du -sk "$RENDER_DIR" | awk '{print $1}' || echo 0)
 
@@ -247,6 +254,7 @@ echo "| case | median | min | max | CPU user / sys (mean) | runs | peak RSS | ta
 echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
 row new "\`new demo --yes\`" 10 10
 row render "\`render\` $COMPONENTS components, fresh dir" 100
+[[ -n ${SHM_DIR:-} ]] && row render_shm "\`render\` $COMPONENTS components, fresh dir on tmpfs (/dev/shm)" 100
 row check "\`render --check\` $COMPONENTS components, no drift" 100
 row validate "\`validate\` $COMPONENTS components" 100
 echo "| _ref: cargo-generate, 20-file template_ | 21.5 ms | | | | | 11.8 MiB | | reference |"

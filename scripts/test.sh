@@ -10,7 +10,8 @@
 #      plus the spec's JSON Schema (python-jsonschema, draft 2020-12) over good and bad
 #      specs, and yamllint over the scaffolded CI workflows
 #   4. every generated Rust workspace built, tested, fmt-checked and clippy-clean as
-#      generated, sharing one CARGO_TARGET_DIR
+#      generated, sharing one CARGO_TARGET_DIR; then each generated service is started
+#      on 127.0.0.1 and checked from outside (scripts/smoke-service.sh)
 # It installs what it needs itself (a Python venv under target/ for the validators).
 # Exit status 0 only when everything passed; the last line counts the stages.
 set -euo pipefail
@@ -97,12 +98,20 @@ build_workspaces() {
       cd "$ws"
       cargo fmt --all -- --check &&
         cargo clippy --all-targets --quiet -- -D warnings &&
-        cargo test --quiet
-    ) || ok=1
+        cargo test --quiet &&
+        cargo build --quiet
+    ) || { ok=1; continue; }
+    # Each generated service, run as a process and checked from outside.
+    local service
+    for service in "$ws"/*/; do
+      service="$(basename "$service")"
+      [ "$service" = common ] && continue
+      bash scripts/smoke-service.sh "$CARGO_TARGET_DIR/debug/$service" || ok=1
+    done
   done
   return $ok
 }
-stage "generated workspaces: fmt, clippy, test" build_workspaces
+stage "generated workspaces: fmt, clippy, test, run" build_workspaces
 
 echo
 if [ "$failed" -gt 0 ]; then

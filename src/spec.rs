@@ -133,6 +133,19 @@ pub struct LoadedSpec {
 
 /// Decodes a spec; every failure is a [`SpecError`] at a place in `source`.
 pub fn parse(source: SourceFile) -> Result<LoadedSpec> {
+    let empty = source
+        .text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    if empty {
+        let e = source.error_at_byte(
+            0,
+            "the spec is empty",
+            "nothing here",
+            Some("`dpatterns new DIR` writes a spec to start from; `dpatterns show replicated-service` prints an example".into()),
+        );
+        return Err(Error::Spec(vec![e]));
+    }
     let doc: SpecDoc = match serde_yaml::from_str(&source.text) {
         Ok(doc) => doc,
         Err(err) => return Err(Error::Spec(vec![decode_error(&source, &err)])),
@@ -261,6 +274,12 @@ mod tests {
             e.message
         );
         assert_eq!(e.line, 6);
+    }
+
+    #[test]
+    fn an_empty_spec_says_so() {
+        let e = parse_err("# nothing yet\n\n");
+        assert_eq!(e.message, "the spec is empty");
     }
 
     #[test]

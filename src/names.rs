@@ -28,14 +28,10 @@ pub fn check_dns_label(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The Rust identifier for a component name: `api-gateway` -> `api_gateway`.
+/// The Rust identifier for a component name: `api-gateway` -> `api_gateway`. (Names of
+/// generated services never start with a digit or spell a keyword: `model` refuses them.)
 pub fn crate_ident(name: &str) -> String {
-    let ident = name.replace('-', "_");
-    if ident.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("svc_{ident}")
-    } else {
-        ident
-    }
+    name.replace('-', "_")
 }
 
 /// Turns free text (a directory name) into a DNS-1123 label, for defaults in `new`.

@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod prompt;
 pub mod render;
+pub mod resolve;
 pub mod source;
 pub mod spec;
 pub mod spec_schema;

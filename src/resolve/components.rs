@@ -1,0 +1,277 @@
+//! Checks that need the catalog or the whole spec: patterns, their parameters, references
+//! between components (which also give the graph), and patches.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::catalog::{Catalog, Pattern};
+use crate::model::{Component, Patch};
+use crate::names::did_you_mean;
+use crate::params::ParamKind;
+use crate::source::YamlPath;
+
+use super::Resolver;
+
+impl<'a> Resolver<'a> {
+    pub(super) fn pattern(
+        &mut self,
+        path: &YamlPath,
+        id: &str,
+        attach: bool,
+    ) -> Option<&'a Pattern> {
+        let catalog: &'a Catalog = self.catalog;
+        match catalog.pattern(id) {
+            None => {
+                let help = did_you_mean(id, catalog.pattern_ids())
+                    .or_else(|| Some("`dpatterns list` shows the catalog".into()));
+                self.err(
+                    path,
+                    format!("unknown pattern `{id}`"),
+                    "not in the catalog",
+                    help,
+                );
+                None
+            }
+            Some(p) if p.attachable && !attach => {
+                self.err(
+                    path,
+                    format!("`{id}` decorates another component and cannot stand alone"),
+                    "attachable pattern",
+                    Some(format!(
+                        "list it under a component's `attach:`, like `attach: [{{pattern: {id}}}]`"
+                    )),
+                );
+                None
+            }
+            Some(p) if !p.attachable && attach => {
+                self.err(
+                    path,
+                    format!("`{id}` is not attachable"),
+                    "not attachable",
+                    Some(format!(
+                        "attachable patterns: {}",
+                        catalog
+                            .patterns()
+                            .filter(|p| p.attachable)
+                            .map(|p| p.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                );
+                None
+            }
+            Some(p) => Some(p),
+        }
+    }
+
+    pub(super) fn params(
+        &mut self,
+        path: &YamlPath,
+        pattern: &Pattern,
+        given: &BTreeMap<String, Value>,
+    ) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        for (name, value) in given {
+            let Some(def) = pattern.param(name) else {
+                let help = did_you_mean(name, pattern.params.iter().map(|p| p.name.as_str()))
+                    .or_else(|| {
+                        Some(format!(
+                            "`{}` takes: {}",
+                            pattern.id,
+                            pattern
+                                .params
+                                .iter()
+                                .map(|p| p.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    });
+                let e = self.spec.source.error_at_key(
+                    &path.key(name),
+                    format!("unknown parameter `{name}` for pattern `{}`", pattern.id),
+                    "unknown parameter",
+                    help,
+                );
+                self.errors.push(e);
+                continue;
+            };
+            match def.check(value) {
+                Ok(()) => {
+                    out.insert(name.clone(), value.clone());
+                }
+                Err(problem) => self.err(
+                    &path.key(name),
+                    problem.message,
+                    &problem.label,
+                    problem.help,
+                ),
+            }
+        }
+        for def in &pattern.params {
+            if out.contains_key(&def.name) || given.contains_key(&def.name) {
+                continue;
+            }
+            match &def.default {
+                Some(d) => {
+                    out.insert(def.name.clone(), d.clone());
+                }
+                None if def.optional => {
+                    out.insert(def.name.clone(), Value::Null);
+                }
+                None => self.err(
+                    path,
+                    format!("pattern `{}` needs parameter `{}`", pattern.id, def.name),
+                    "missing parameter",
+                    Some(format!("{}: {}", def.name, def.help)),
+                ),
+            }
+        }
+        for def in &pattern.params {
+            let ParamKind::Integer {
+                at_least: Some(other),
+                ..
+            } = &def.kind
+            else {
+                continue;
+            };
+            let (Some(value), Some(floor)) = (
+                out.get(&def.name).and_then(Value::as_i64),
+                out.get(other).and_then(Value::as_i64),
+            ) else {
+                continue;
+            };
+            if value < floor {
+                let at = if given.contains_key(&def.name) {
+                    def.name.as_str()
+                } else {
+                    other.as_str()
+                };
+                self.err(
+                    &path.key(at),
+                    format!(
+                        "parameter `{}` is {value}, below `{other}` ({floor})",
+                        def.name
+                    ),
+                    "below its floor",
+                    Some(format!("`{}` must be at least `{other}`", def.name)),
+                );
+            }
+        }
+        out
+    }
+
+    /// Checks `component`-typed parameters and builds the graph from them.
+    pub(super) fn references(&mut self, list: &YamlPath, components: &mut [Component]) {
+        let names: Vec<(String, String)> = components
+            .iter()
+            .map(|c| (c.name.clone(), c.pattern.clone()))
+            .collect();
+        let mut edges: Vec<(usize, String)> = Vec::new();
+        for (i, c) in components.iter().enumerate() {
+            let cpath = list.index(c.index);
+            let mut sources: Vec<(YamlPath, &str, &BTreeMap<String, Value>)> =
+                vec![(cpath.key("params"), c.pattern.as_str(), &c.params)];
+            for a in &c.attachments {
+                sources.push((
+                    cpath.key("attach").index(a.index).key("params"),
+                    a.pattern.as_str(),
+                    &a.params,
+                ));
+            }
+            for (ppath, pattern_id, params) in sources {
+                let Some(pattern) = self.catalog.pattern(pattern_id) else {
+                    continue;
+                };
+                for def in &pattern.params {
+                    let ParamKind::Component { patterns } = &def.kind else {
+                        continue;
+                    };
+                    let Some(target) = params.get(&def.name).and_then(Value::as_str) else {
+                        continue;
+                    };
+                    let vpath = ppath.key(&def.name);
+                    match names.iter().find(|(n, _)| n == target) {
+                        None => {
+                            let help = did_you_mean(target, names.iter().map(|(n, _)| n.as_str()))
+                                .or_else(|| {
+                                    Some(format!(
+                                        "components in this spec: {}",
+                                        names
+                                            .iter()
+                                            .map(|(n, _)| n.as_str())
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    ))
+                                });
+                            self.err(
+                                &vpath,
+                                format!("`{}` refers to `{target}`, which is not a component of this spec", def.name),
+                                "no such component",
+                                help,
+                            );
+                        }
+                        Some((n, _)) if n == &c.name => self.err(
+                            &vpath,
+                            format!("component `{target}` refers to itself"),
+                            "self reference",
+                            Some("point it at another component".into()),
+                        ),
+                        Some((_, p)) if !patterns.iter().any(|x| x == p) => self.err(
+                            &vpath,
+                            format!(
+                                "`{}` must refer to a {} component, but `{target}` is a {p}",
+                                def.name,
+                                patterns.join(" or ")
+                            ),
+                            "wrong kind of component",
+                            None,
+                        ),
+                        Some(_) => edges.push((i, target.to_string())),
+                    }
+                }
+            }
+        }
+        for (from, to) in edges {
+            let from_name = components[from].name.clone();
+            if !components[from].uses.contains(&to) {
+                components[from].uses.push(to.clone());
+            }
+            if let Some(target) = components.iter_mut().find(|c| c.name == to)
+                && !target.used_by.contains(&from_name)
+            {
+                target.used_by.push(from_name);
+            }
+        }
+        for c in components.iter_mut() {
+            c.uses.sort();
+            c.used_by.sort();
+        }
+    }
+
+    pub(super) fn patches(&mut self, spec: &YamlPath) -> Vec<Patch> {
+        let mut out = Vec::new();
+        for (i, p) in self.spec.doc.spec.patches.iter().enumerate() {
+            let path = spec.key("patches").index(i);
+            if !p.merge.is_object() {
+                self.err(
+                    &path.key("merge"),
+                    "a merge patch must be a mapping".into(),
+                    "not a mapping",
+                    Some(
+                        "write the fields to change, like `merge: {spec: {minReadySeconds: 10}}`"
+                            .into(),
+                    ),
+                );
+                continue;
+            }
+            out.push(Patch {
+                index: i,
+                kind: p.target.kind.clone(),
+                name: p.target.name.clone(),
+                merge: p.merge.clone(),
+            });
+        }
+        out
+    }
+}

@@ -1,0 +1,218 @@
+//! Checks of single values of the spec: names, the Kubernetes version, the registry,
+//! `defaults`, image references.
+
+use crate::model::{DEFAULT_KUBE_VERSION, EffectiveDefaults, MAX_KUBE_MINOR, MIN_KUBE_MINOR};
+use crate::names::{DNS_LABEL_HELP, check_dns_label};
+use crate::source::YamlPath;
+use crate::spec::PullPolicy;
+
+use super::Resolver;
+
+impl Resolver<'_> {
+    pub(super) fn dns_label(&mut self, path: &YamlPath, value: &str, what: &str) -> bool {
+        match check_dns_label(value) {
+            Ok(()) => true,
+            Err(why) => {
+                self.err(
+                    path,
+                    format!("invalid {what} `{value}`: {why}"),
+                    "not a DNS-1123 label",
+                    Some(DNS_LABEL_HELP.into()),
+                );
+                false
+            }
+        }
+    }
+
+    pub(super) fn kube_minor(&mut self, spec: &YamlPath) -> u32 {
+        let Some(target) = &self.spec.doc.spec.kubernetes else {
+            return DEFAULT_KUBE_VERSION[2..].parse().expect("valid default");
+        };
+        let minor = target
+            .version
+            .strip_prefix("1.")
+            .and_then(|m| m.parse::<u32>().ok());
+        match minor {
+            Some(m) if (MIN_KUBE_MINOR..=MAX_KUBE_MINOR).contains(&m) => m,
+            _ => {
+                self.err(
+                    &spec.key("kubernetes").key("version"),
+                    format!("unsupported Kubernetes version `{}`", target.version),
+                    "unsupported version",
+                    Some(format!(
+                        "use a version from 1.{MIN_KUBE_MINOR} to 1.{MAX_KUBE_MINOR}, written like \"1.31\""
+                    )),
+                );
+                DEFAULT_KUBE_VERSION[2..].parse().expect("valid default")
+            }
+        }
+    }
+
+    pub(super) fn registry(&mut self, spec: &YamlPath) -> String {
+        let name = &self.spec.doc.metadata.name;
+        let Some(registry) = &self.spec.doc.spec.registry else {
+            return format!("registry.example.com/{name}");
+        };
+        let bad = registry.is_empty()
+            || registry.ends_with('/')
+            || registry.starts_with('/')
+            || registry.contains("//")
+            || registry
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_ascii_uppercase() || c == '@');
+        if bad {
+            self.err(
+                &spec.key("registry"),
+                format!("invalid registry `{registry}`"),
+                "not an image repository prefix",
+                Some("write a host and path in lower case, like `ghcr.io/acme`".into()),
+            );
+        }
+        registry.clone()
+    }
+
+    pub(super) fn defaults(&mut self, spec: &YamlPath) -> EffectiveDefaults {
+        let mut out = EffectiveDefaults {
+            requests_cpu: "100m".into(),
+            requests_memory: "128Mi".into(),
+            limits_cpu: "500m".into(),
+            limits_memory: "256Mi".into(),
+            run_as_user: 10001,
+            image_pull_policy: "Always",
+        };
+        let Some(d) = self.spec.doc.spec.defaults.clone() else {
+            return out;
+        };
+        let path = spec.key("defaults");
+        if let Some(uid) = d.run_as_user {
+            if !(1..=i64::from(i32::MAX)).contains(&uid) {
+                self.err(
+                    &path.key("runAsUser"),
+                    format!("runAsUser {uid} is not allowed"),
+                    "must be a non-root UID",
+                    Some("use a UID from 1 to 2147483647; 10001 is the default".into()),
+                );
+            }
+            out.run_as_user = uid;
+        }
+        if let Some(p) = d.image_pull_policy {
+            out.image_pull_policy = match p {
+                PullPolicy::Always => "Always",
+                PullPolicy::IfNotPresent => "IfNotPresent",
+            };
+        }
+        if let Some(res) = d.resources {
+            let rpath = path.key("resources");
+            let slots = [
+                (
+                    "requests",
+                    res.requests,
+                    &mut out.requests_cpu,
+                    &mut out.requests_memory,
+                ),
+                (
+                    "limits",
+                    res.limits,
+                    &mut out.limits_cpu,
+                    &mut out.limits_memory,
+                ),
+            ];
+            for (key, q, cpu, memory) in slots {
+                let Some(q) = q else { continue };
+                for (field, value, slot) in [("cpu", q.cpu, cpu), ("memory", q.memory, memory)] {
+                    let Some(v) = value else { continue };
+                    if is_quantity(&v) {
+                        *slot = v;
+                    } else {
+                        self.errors.push(self.spec.source.error_at_value(
+                            &rpath.key(key).key(field),
+                            format!("`{v}` is not a Kubernetes quantity"),
+                            "not a quantity",
+                            Some("write it like `250m`, `1`, `512Mi` or `2Gi`".into()),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub(super) fn image(&mut self, path: &YamlPath, image: &str) {
+        let (name, tag) = split_image(image);
+        let problem = if image.is_empty() || image.chars().any(char::is_whitespace) {
+            Some("it is empty or contains spaces")
+        } else if name.chars().any(|c| c.is_ascii_uppercase()) {
+            Some("repository names are lower case")
+        } else if tag.is_none() && !image.contains("@sha256:") {
+            Some("it has no tag or digest, so it means `latest`")
+        } else if tag == Some("latest") {
+            Some("`latest` is not a version")
+        } else {
+            None
+        };
+        if let Some(why) = problem {
+            self.err(
+                path,
+                format!("invalid image `{image}`: {why}"),
+                "unpinned or malformed image",
+                Some("pin a version tag or a digest, like `ghcr.io/acme/api:1.4.2`".into()),
+            );
+        }
+    }
+}
+
+/// `repo/name:tag@digest` -> (`repo/name`, Some(tag)).
+pub fn split_image(image: &str) -> (&str, Option<&str>) {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last_slash = without_digest.rfind('/').map_or(0, |n| n + 1);
+    match without_digest[last_slash..].rfind(':') {
+        Some(n) => (
+            &without_digest[..last_slash + n],
+            Some(&without_digest[last_slash + n + 1..]),
+        ),
+        None => (without_digest, None),
+    }
+}
+
+/// A Kubernetes resource quantity: digits with an optional fraction and suffix.
+pub fn is_quantity(text: &str) -> bool {
+    let suffixes = [
+        "", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
+    ];
+    let number_end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(number_end);
+    !number.is_empty()
+        && number.chars().filter(|c| *c == '.').count() <= 1
+        && number.chars().any(|c| c.is_ascii_digit())
+        && suffixes.contains(&suffix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    pub(super) fn images_split_into_name_and_tag() {
+        assert_eq!(
+            split_image("ghcr.io/acme/api:1.2"),
+            ("ghcr.io/acme/api", Some("1.2"))
+        );
+        assert_eq!(
+            split_image("localhost:5000/api"),
+            ("localhost:5000/api", None)
+        );
+        assert_eq!(split_image("nginx@sha256:abc"), ("nginx", None));
+    }
+
+    #[test]
+    pub(super) fn quantities_accept_kubernetes_forms() {
+        for q in ["100m", "1", "0.5", "512Mi", "2Gi", "1.5G"] {
+            assert!(is_quantity(q), "{q}");
+        }
+        for q in ["", "m", "1.2.3", "12 Mi", "10mb"] {
+            assert!(!is_quantity(q), "{q}");
+        }
+    }
+}

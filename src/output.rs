@@ -249,13 +249,16 @@ impl Plan {
             };
             let target = self.dir.join(&entry.path);
             tx.create_parents(&self.dir, &target)?;
+            // Each file is recorded as soon as it exists, so a failed write is undone too.
             if entry.action == Action::Create {
-                write_new(&target, contents)?;
-                tx.placed.push(target);
+                let file = create_new(&target)?;
+                tx.placed.push(target.clone());
+                write_all(file, &target, contents)?;
             } else {
                 let temp = sibling(&target, "new");
-                write_new(&temp, contents)?;
+                let file = create_new(&temp)?;
                 tx.staged.push((temp.clone(), target.clone()));
+                write_all(file, &temp, contents)?;
                 staged.push((temp, target));
             }
         }
@@ -285,20 +288,26 @@ impl Plan {
     }
 }
 
-/// Writes a file that must not exist yet: one that appeared since the plan is not
+/// Creates a file that must not exist yet: one that appeared since the plan is not
 /// overwritten.
-fn write_new(path: &Path, contents: &str) -> Result<()> {
-    use std::io::Write as _;
-    let fail = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = fs::OpenOptions::new()
+fn create_new(path: &Path) -> Result<fs::File> {
+    fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
-        .map_err(fail)?;
-    file.write_all(contents.as_bytes()).map_err(fail)
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+fn write_all(mut file: fs::File, path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write as _;
+    file.write_all(contents.as_bytes())
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 #[derive(Default)]

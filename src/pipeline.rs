@@ -52,7 +52,10 @@ pub fn render(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
     let parsed = manifest::parse(&texts.manifests, catalog)?;
     let composed = manifest::compose(parsed, &system, spec)?;
 
-    let mut objects = composed.clone();
+    // A copy before the patches is kept only when there are patches: it is what tells a
+    // failure caused by them from one caused by the templates.
+    let unpatched = (!system.patches.is_empty()).then(|| composed.clone());
+    let mut objects = composed;
     manifest::apply_patches(&mut objects, &system, spec)?;
     crate::policy::apply(&mut objects, &system);
     sort_objects(&mut objects);
@@ -60,7 +63,7 @@ pub fn render(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
     let canonical = match crate::check::run(&objects, &system.namespace) {
         Ok(c) => c,
         Err(failures) => {
-            let blame = blame_for_failures(composed, &system, &objects, &failures, catalog);
+            let blame = blame_for_failures(unpatched, &system, &objects, &failures, catalog);
             return Err(Error::Checks { failures, blame });
         }
     };
@@ -87,7 +90,7 @@ pub fn render(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
 /// because the spec's patches or defaults do (blame the spec): render again without the
 /// patches to tell which.
 fn blame_for_failures(
-    mut unpatched: Vec<Object>,
+    unpatched: Option<Vec<Object>>,
     system: &System,
     objects: &[Object],
     failures: &[crate::error::CheckFailure],
@@ -101,8 +104,11 @@ fn blame_for_failures(
             .and_then(|o| catalog.file(&o.template))
             .map_or(Blame::Dpatterns, |f| f.blame.clone())
     };
+    let Some(mut unpatched) = unpatched else {
+        return Some(template_blame());
+    };
     crate::policy::apply(&mut unpatched, system);
-    if system.patches.is_empty() || crate::check::run(&unpatched, &system.namespace).is_err() {
+    if crate::check::run(&unpatched, &system.namespace).is_err() {
         Some(template_blame())
     } else {
         None
@@ -136,13 +142,13 @@ fn kind_rank(kind: &str) -> usize {
 }
 
 fn sort_objects(objects: &mut [Object]) {
-    objects.sort_by(|a, b| {
-        (a.file(), kind_rank(a.kind()), a.kind(), a.name()).cmp(&(
-            b.file(),
-            kind_rank(b.kind()),
-            b.kind(),
-            b.name(),
-        ))
+    objects.sort_by_cached_key(|o| {
+        (
+            o.file(),
+            kind_rank(o.kind()),
+            o.kind().to_string(),
+            o.name().to_string(),
+        )
     });
 }
 

@@ -71,19 +71,14 @@ impl Object {
 /// System-wide objects (the Namespace) go to a file no component name can take.
 pub const SYSTEM_FILE: &str = "k8s/_system.yaml";
 
-/// Where the pod template sits in each workload kind.
+/// Where the pod template sits in each workload kind (from the table of kinds).
 pub fn pod_template_pointer(kind: &str) -> Option<&'static str> {
-    match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => Some("/spec/template"),
-        "CronJob" => Some("/spec/jobTemplate/spec/template"),
-        "Pod" => Some(""),
-        _ => None,
-    }
+    crate::kinds::pods_of(kind).map(|p| p.template)
 }
 
 /// Kinds whose pods run to completion, where a plain extra container would block forever.
 pub fn runs_to_completion(kind: &str) -> bool {
-    matches!(kind, "Job" | "CronJob")
+    crate::kinds::pods_of(kind).is_some_and(|p| p.lifecycle == crate::kinds::Lifecycle::Completes)
 }
 
 /// A rendered template, parsed: objects and the pod patches of attachments.

@@ -115,37 +115,13 @@ fn blame_for_failures(
     }
 }
 
-/// Stable order inside a file: dependencies first, then by name.
-fn kind_rank(kind: &str) -> usize {
-    const ORDER: &[&str] = &[
-        "Namespace",
-        "ServiceAccount",
-        "Role",
-        "RoleBinding",
-        "ConfigMap",
-        "Secret",
-        "PersistentVolumeClaim",
-        "Service",
-        "Deployment",
-        "StatefulSet",
-        "DaemonSet",
-        "Job",
-        "CronJob",
-        "Pod",
-        "Lease",
-        "PodDisruptionBudget",
-        "HorizontalPodAutoscaler",
-        "NetworkPolicy",
-        "Ingress",
-    ];
-    ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
-}
-
+/// Stable order inside a file: by the kind's row in the table (dependencies first), then
+/// by name.
 fn sort_objects(objects: &mut [Object]) {
     objects.sort_by_cached_key(|o| {
         (
             o.file(),
-            kind_rank(o.kind()),
+            crate::kinds::rank(o.kind()),
             o.kind().to_string(),
             o.name().to_string(),
         )

@@ -8,19 +8,8 @@ use serde_json::{Value, json};
 use crate::manifest::Object;
 use crate::model::System;
 
-/// Kinds that live in a namespace (the ones this tool renders or a user may add).
-pub fn is_namespaced(kind: &str) -> bool {
-    !matches!(
-        kind,
-        "Namespace"
-            | "ClusterRole"
-            | "ClusterRoleBinding"
-            | "PersistentVolume"
-            | "StorageClass"
-            | "PriorityClass"
-            | "CustomResourceDefinition"
-    )
-}
+/// Kinds that live in a namespace, from the table of kinds.
+pub use crate::kinds::is_namespaced;
 
 /// Applies labels, namespace, and the pod and container hardening to every object.
 pub fn apply(objects: &mut [Object], system: &System) {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::kinds::{self, Lifecycle, NameRule};
 use crate::manifest::Object;
 use crate::model::split_image;
 use crate::policy::is_namespaced;
@@ -101,7 +102,7 @@ impl<'a> Index<'a> {
 
 fn names(object: &Object, fail: &mut impl FnMut(&'static str, String)) {
     let name = object.name();
-    let label_like = matches!(object.kind(), "Service" | "Namespace");
+    let label_like = kinds::by_kind(object.kind()).is_some_and(|k| k.name == NameRule::Label);
     let max = if label_like { 63 } else { 253 };
     let ok = !name.is_empty()
         && name.len() <= max
@@ -363,7 +364,8 @@ fn workload(
     let spec = &template["spec"];
     let labels = labels_of(template);
     let own_selector = &object.value["spec"]["selector"]["matchLabels"];
-    if !matches!(object.kind(), "Job" | "CronJob" | "Pod") {
+    let lifecycle = kinds::pods_of(object.kind()).map(|p| p.lifecycle);
+    if lifecycle == Some(Lifecycle::Serves) {
         let own = string_map(own_selector);
         if own.is_empty() || !is_subset(&own, &labels) {
             fail(
@@ -430,7 +432,7 @@ fn workload(
             config_maps.insert(name.to_string());
         }
     }
-    let long_running = matches!(object.kind(), "Deployment" | "StatefulSet" | "DaemonSet");
+    let long_running = lifecycle == Some(Lifecycle::Serves);
     for container in containers(template) {
         let cname = container["name"].as_str().unwrap_or("?");
         for from in container["envFrom"].as_array().into_iter().flatten() {

@@ -1,54 +1,22 @@
-//! The typed, strict schema check: each object is decoded into its k8s-openapi type (a wrong
-//! type fails, with the field path from `serde_path_to_error`), encoded again, and compared
-//! with the input — a field that did not survive the round trip is one Kubernetes does not
-//! know. The typed value is also what gets written, so the output has one canonical form.
+//! The typed, strict schema check: each object is decoded into the typed binding of its row
+//! in [`crate::kinds::KINDS`] (a wrong type fails, with the field path from
+//! `serde_path_to_error`), encoded again, and compared with the input — a field that did not
+//! survive the round trip is one Kubernetes does not know. The typed value is also what gets written, so the output has one canonical form.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, networking, policy, rbac};
+use crate::kinds;
 
 /// Decodes, checks and canonicalizes one object. `Ok` holds the object's YAML.
 pub fn check_object(value: &Value) -> Result<String, Vec<String>> {
     let api_version = value["apiVersion"].as_str().unwrap_or("");
     let kind = value["kind"].as_str().unwrap_or("");
-    match (api_version, kind) {
-        ("v1", "Namespace") => typed::<core::v1::Namespace>(value),
-        ("v1", "ServiceAccount") => typed::<core::v1::ServiceAccount>(value),
-        ("v1", "Service") => typed::<core::v1::Service>(value),
-        ("v1", "ConfigMap") => typed::<core::v1::ConfigMap>(value),
-        ("v1", "Secret") => typed::<core::v1::Secret>(value),
-        ("v1", "PersistentVolumeClaim") => typed::<core::v1::PersistentVolumeClaim>(value),
-        ("v1", "Pod") => typed::<core::v1::Pod>(value),
-        ("apps/v1", "Deployment") => typed::<apps::v1::Deployment>(value),
-        ("apps/v1", "StatefulSet") => typed::<apps::v1::StatefulSet>(value),
-        ("apps/v1", "DaemonSet") => typed::<apps::v1::DaemonSet>(value),
-        ("apps/v1", "ReplicaSet") => typed::<apps::v1::ReplicaSet>(value),
-        ("batch/v1", "Job") => typed::<batch::v1::Job>(value),
-        ("batch/v1", "CronJob") => typed::<batch::v1::CronJob>(value),
-        ("policy/v1", "PodDisruptionBudget") => typed::<policy::v1::PodDisruptionBudget>(value),
-        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
-            typed::<autoscaling::v2::HorizontalPodAutoscaler>(value)
-        }
-        ("networking.k8s.io/v1", "NetworkPolicy") => typed::<networking::v1::NetworkPolicy>(value),
-        ("networking.k8s.io/v1", "Ingress") => typed::<networking::v1::Ingress>(value),
-        ("rbac.authorization.k8s.io/v1", "Role") => typed::<rbac::v1::Role>(value),
-        ("rbac.authorization.k8s.io/v1", "RoleBinding") => typed::<rbac::v1::RoleBinding>(value),
-        ("coordination.k8s.io/v1", "Lease") => typed::<coordination::v1::Lease>(value),
-        _ => Err(vec![format!(
+    let Some(row) = kinds::find(api_version, kind) else {
+        return Err(vec![format!(
             "unsupported object `{api_version}` `{kind}`: dpatterns checks only the kinds it knows, and this is not one of them (or the apiVersion is wrong or removed)"
-        )]),
-    }
-}
-
-fn typed<T: DeserializeOwned + Serialize>(value: &Value) -> Result<String, Vec<String>> {
-    // Tracking the path costs as much as decoding; it is only needed to explain a failure.
-    let decoded: T = match T::deserialize(value) {
-        Ok(decoded) => decoded,
-        Err(_) => return Err(explain_decode_error::<T>(value)),
+        )]);
     };
-    let round_trip = serde_json::to_value(&decoded).expect("k8s-openapi types serialize");
+    let round_trip = (row.decode)(value).map_err(|message| vec![message])?;
     let mut unknown = Vec::new();
     unknown_fields(value, &round_trip, &mut String::new(), &mut unknown);
     if !unknown.is_empty() {
@@ -58,22 +26,6 @@ fn typed<T: DeserializeOwned + Serialize>(value: &Value) -> Result<String, Vec<S
             .collect());
     }
     Ok(crate::yaml_out::to_yaml(&round_trip))
-}
-
-/// Decodes again, tracking the path, to say where a wrong value is.
-fn explain_decode_error<T: DeserializeOwned>(value: &Value) -> Vec<String> {
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(_) => vec!["invalid object".to_string()],
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner().to_string();
-            if path == "." || path.is_empty() {
-                vec![format!("invalid object: {inner}")]
-            } else {
-                vec![format!("wrong value at `.{path}`: {inner}")]
-            }
-        }
-    }
 }
 
 /// Paths present (and not null) in `input` but missing after the round trip.

@@ -7,10 +7,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, include_dir};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Blame, Error, Result};
-use crate::params::ParamDef;
+
+mod pattern;
+mod shared;
+
+pub use pattern::{
+    Chapter, ContainerDoc, Family, MAX_PROGRAM_NAME, Pattern, ProgramDecl, Writable,
+};
+pub use shared::Shared;
 
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
@@ -24,87 +30,24 @@ pub struct CatalogFile {
     pub blame: Blame,
 }
 
-/// Which part of the book's catalog a pattern belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Family {
-    SingleNode,
-    Serving,
-    Batch,
-    Ops,
+/// A program of a pattern and the catalog folder its crate is rendered from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramSource {
+    /// The declared name; `None` for the one program of a pattern that declares none.
+    pub name: Option<String>,
+    /// `<id>/rust/` or `<id>/rust/<name>/`.
+    pub dir: String,
 }
 
-impl Family {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Family::SingleNode => "single-node",
-            Family::Serving => "serving",
-            Family::Batch => "batch",
-            Family::Ops => "ops",
-        }
-    }
-}
-
-/// Where the pattern stands in the two editions of the book.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Chapter {
-    #[serde(default)]
-    pub first: Option<u8>,
-    #[serde(default)]
-    pub second: Option<u8>,
-}
-
-impl std::fmt::Display for Chapter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.first, self.second) {
-            (Some(a), Some(b)) => write!(f, "ch. {a} (1st ed.) / {b} (2nd ed.)"),
-            (None, Some(b)) => write!(f, "ch. {b} (2nd ed.)"),
-            (Some(a), None) => write!(f, "ch. {a} (1st ed.)"),
-            (None, None) => write!(f, "-"),
-        }
-    }
-}
-
-/// A container the pattern puts in its pods, for `show`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContainerDoc {
-    pub name: String,
-    pub role: String,
-}
-
-/// A pattern's `pattern.yaml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Pattern {
-    pub id: String,
-    pub family: Family,
-    pub chapter: Chapter,
-    pub summary: String,
-    pub intent: String,
-    /// Decorates another component's pods (`attach:`) instead of standing alone.
-    #[serde(default)]
-    pub attachable: bool,
-    /// The component name `new` proposes (`api` for a replicated service).
-    #[serde(default)]
-    pub default_name: Option<String>,
-    pub containers: Vec<ContainerDoc>,
-    #[serde(default)]
-    pub params: Vec<ParamDef>,
-}
-
-impl Pattern {
-    pub fn param(&self, name: &str) -> Option<&ParamDef> {
-        self.params.iter().find(|p| p.name == name)
-    }
-}
-
-/// The merged catalog: every template file by its path under `templates/`, and the patterns.
+/// The merged catalog: every template file by its path under `templates/`, the patterns,
+/// and what `_common` declares.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     files: BTreeMap<String, CatalogFile>,
     patterns: BTreeMap<String, Pattern>,
+    programs: BTreeMap<String, Vec<ProgramSource>>,
+    shared: Shared,
+    reserved_crates: Vec<String>,
 }
 
 impl Catalog {
@@ -133,32 +76,46 @@ impl Catalog {
                     path: path.clone(),
                     message: e.to_string(),
                 })?;
-            if pattern.id != folder {
-                return Err(Error::Catalog {
-                    path: path.clone(),
-                    message: format!("id `{}` differs from its folder `{folder}`", pattern.id),
-                });
-            }
-            crate::names::check_dns_label(&pattern.id).map_err(|why| Error::Catalog {
+            pattern.check(folder).map_err(|message| Error::Catalog {
                 path: path.clone(),
-                message: format!("id `{}` is not a DNS-1123 label: {why}", pattern.id),
+                message,
             })?;
-            for param in &pattern.params {
-                if let Some(default) = &param.default
-                    && let Err(problem) = param.check(default)
-                {
-                    return Err(Error::Catalog {
-                        path: path.clone(),
-                        message: format!("default of {}", problem.message),
-                    });
-                }
-            }
             patterns.insert(pattern.id.clone(), pattern);
         }
+        let mut programs = BTreeMap::new();
         for pattern in patterns.values() {
             check_references(pattern, &patterns)?;
+            programs.insert(pattern.id.clone(), program_sources(pattern, &files)?);
         }
-        Ok(Catalog { files, patterns })
+        let shared = load_shared(&files)?;
+        let reserved_crates = files
+            .get(shared::WORKSPACE_TEMPLATE)
+            .map(|f| shared::workspace_dependencies(&f.contents))
+            .unwrap_or_default();
+        Ok(Catalog {
+            files,
+            patterns,
+            programs,
+            shared,
+            reserved_crates,
+        })
+    }
+
+    /// What `_common/common.yaml` declares.
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Crate names the generated workspace already uses (its `[workspace.dependencies]`,
+    /// the `common` crate among them), so no generated service may take them.
+    pub fn reserved_crate_names(&self) -> &[String] {
+        &self.reserved_crates
+    }
+
+    /// The programs a pattern generates, in declaration order; empty when it has no
+    /// `rust/` folder.
+    pub fn programs(&self, id: &str) -> &[ProgramSource] {
+        self.programs.get(id).map_or(&[], Vec::as_slice)
     }
 
     pub fn patterns(&self) -> impl Iterator<Item = &Pattern> {
@@ -191,7 +148,7 @@ impl Catalog {
     /// Whether the pattern generates a Rust service (it has a `rust/` folder); one that
     /// does not needs `image:` on every component.
     pub fn has_service(&self, id: &str) -> bool {
-        self.files_under(&format!("{id}/rust/")).next().is_some()
+        !self.programs(id).is_empty()
     }
 
     /// The example spec a pattern ships (`<id>/example.yaml`), used by `show`, the fixtures
@@ -274,6 +231,83 @@ fn check_references(pattern: &Pattern, all: &BTreeMap<String, Pattern>) -> Resul
         }
     }
     Ok(())
+}
+
+/// Where each program's templates are: a pattern without `programs:` has at most one, its
+/// `rust/` folder; one with `programs:` has a folder `rust/<name>/` per program and no
+/// template outside them.
+fn program_sources(
+    pattern: &Pattern,
+    files: &BTreeMap<String, CatalogFile>,
+) -> Result<Vec<ProgramSource>> {
+    let rust = format!("{}/rust/", pattern.id);
+    let mut under = files
+        .range(rust.clone()..)
+        .take_while(|(p, _)| p.starts_with(&rust))
+        .map(|(p, _)| p.as_str());
+    if pattern.programs.is_empty() {
+        return Ok(match under.next() {
+            Some(_) => vec![ProgramSource {
+                name: None,
+                dir: rust,
+            }],
+            None => Vec::new(),
+        });
+    }
+    let fail = |message: String| Error::Catalog {
+        path: format!("{}/pattern.yaml", pattern.id),
+        message,
+    };
+    let dirs: Vec<String> = pattern
+        .programs
+        .iter()
+        .map(|p| format!("{rust}{}/", p.name))
+        .collect();
+    let mut used = vec![false; dirs.len()];
+    for path in under {
+        match dirs.iter().position(|d| path.starts_with(d.as_str())) {
+            Some(i) => used[i] = true,
+            None => {
+                return Err(fail(format!(
+                    "`{path}` is in no declared program's folder (programs: {})",
+                    pattern
+                        .programs
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+    }
+    if let Some(i) = used.iter().position(|u| !u) {
+        return Err(fail(format!(
+            "program `{}` has no templates: add `{}`",
+            pattern.programs[i].name, dirs[i]
+        )));
+    }
+    Ok(pattern
+        .programs
+        .iter()
+        .zip(dirs)
+        .map(|(p, dir)| ProgramSource {
+            name: Some(p.name.clone()),
+            dir,
+        })
+        .collect())
+}
+
+fn load_shared(files: &BTreeMap<String, CatalogFile>) -> Result<Shared> {
+    let fail = |message: String| Error::Catalog {
+        path: shared::SHARED_FILE.into(),
+        message,
+    };
+    let file = files
+        .get(shared::SHARED_FILE)
+        .ok_or_else(|| fail("missing: the catalog declares its shared settings here".into()))?;
+    let shared: Shared = serde_yaml::from_str(&file.contents).map_err(|e| fail(e.to_string()))?;
+    shared.check().map_err(fail)?;
+    Ok(shared)
 }
 
 fn collect_embedded(dir: &Dir<'static>, files: &mut BTreeMap<String, CatalogFile>) {

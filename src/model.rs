@@ -16,8 +16,6 @@ pub const MAX_KUBE_MINOR: u32 = 37;
 pub const DEFAULT_KUBE_VERSION: &str = "1.31";
 /// Native sidecars (`initContainers[].restartPolicy: Always`) are on by default from 1.29.
 pub const NATIVE_SIDECAR_MINOR: u32 = 29;
-/// Version of the generated services, used as their image tag.
-pub const SERVICE_VERSION: &str = "0.1.0";
 /// Component names leave room for suffixes such as `-router` within 63 characters.
 pub const MAX_COMPONENT_NAME: usize = 40;
 
@@ -30,6 +28,47 @@ pub struct System {
     pub defaults: EffectiveDefaults,
     pub components: Vec<Component>,
     pub patches: Vec<Patch>,
+    /// `serviceVersion` of the catalog: the crates' version and their images' tag.
+    pub service_version: String,
+    /// The crates of attachable patterns: one per program of each attached pattern, shared
+    /// by every attachment of it (configured per host through the environment).
+    pub shared_programs: Vec<Program>,
+}
+
+/// A generated program: one crate of the workspace under `services/`, one Dockerfile, one
+/// image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// The program's name in `pattern.yaml`; `None` for the one program of a pattern that
+    /// declares none.
+    pub name: Option<String>,
+    /// The crate, its folder `services/<crate>/` and its binary.
+    pub crate_name: String,
+    pub image: String,
+    /// The pattern it comes from, and the catalog folder of its templates.
+    pub pattern: String,
+    pub dir: String,
+    /// The component that owns it; `None` for a shared crate of an attachable pattern.
+    pub component: Option<String>,
+}
+
+impl Program {
+    /// What templates see as `program` while they render the crate.
+    pub fn context(&self) -> Value {
+        json!({
+            "name": self.name.as_deref().unwrap_or(&self.pattern),
+            "crate": self.crate_name,
+            "crate_ident": crate_ident(&self.crate_name),
+            "image": self.image,
+            "pattern": self.pattern,
+            "component": self.component,
+        })
+    }
+
+    /// The key of its image in `images`: the declared name, else the pattern id.
+    pub fn key(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.pattern)
+    }
 }
 
 /// `spec.defaults` with every hole filled by the secure built-in values.
@@ -49,12 +88,20 @@ pub struct Component {
     pub name: String,
     pub pattern: String,
     pub params: BTreeMap<String, Value>,
+    /// The image given with `image:`, or that of the first generated program.
     pub image: String,
     /// True when dpatterns generates the service (no `image:` given).
     pub generated: bool,
+    /// The programs generated for this component (none when `image:` is given).
+    pub programs: Vec<Program>,
     pub attachments: Vec<Attachment>,
     /// Whether the pattern serves requests (so clients outside the system may call it).
     pub serving: bool,
+    /// The parameter its pattern names as the port it listens on.
+    pub port_param: Option<String>,
+    /// What the containers of its pattern and of its attachments' patterns need from the
+    /// pod (fixed UID, writable paths), for policy.
+    pub container_needs: Vec<crate::catalog::ContainerDoc>,
     /// Components this one sends requests to, and those that send to it.
     pub uses: Vec<String>,
     pub used_by: Vec<String>,
@@ -65,7 +112,25 @@ pub struct Attachment {
     pub index: usize,
     pub pattern: String,
     pub params: BTreeMap<String, Value>,
+    /// The image given on the attach entry, else the generated program's image; `None`
+    /// for a pattern without programs whose templates choose their own.
     pub image: Option<String>,
+    /// Each generated program's image by program name (the pattern id for a pattern that
+    /// declares no programs).
+    pub images: BTreeMap<String, String>,
+}
+
+impl Attachment {
+    /// What the attached pattern's templates see as `attachment`.
+    pub fn context(&self, host: &str) -> Value {
+        json!({
+            "pattern": self.pattern,
+            "name": format!("{host}-{}", self.pattern),
+            "params": self.params,
+            "image": self.image,
+            "images": self.images,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +142,15 @@ pub struct Patch {
 }
 
 impl System {
+    /// Every generated crate, in workspace order: the components' in spec order, then the
+    /// shared crates of attachable patterns.
+    pub fn programs(&self) -> impl Iterator<Item = &Program> {
+        self.components
+            .iter()
+            .flat_map(|c| c.programs.iter())
+            .chain(&self.shared_programs)
+    }
+
     pub fn native_sidecars(&self) -> bool {
         self.kube_minor >= NATIVE_SIDECAR_MINOR
     }
@@ -116,10 +190,17 @@ impl System {
             .map(|c| self.component_summary(c))
             .collect();
         let services: Vec<Value> = self
-            .components
-            .iter()
-            .filter(|c| c.generated)
-            .map(|c| self.component_summary(c))
+            .programs()
+            .map(|p| {
+                json!({
+                    "name": p.crate_name,
+                    "crate_ident": crate_ident(&p.crate_name),
+                    "image": p.image,
+                    "pattern": p.pattern,
+                    "program": p.key(),
+                    "component": p.component,
+                })
+            })
             .collect();
         let edges: Vec<Value> = self
             .components
@@ -142,6 +223,7 @@ impl System {
             "registry": self.registry,
             "kubernetes": {"version": format!("1.{}", self.kube_minor), "minor": self.kube_minor},
             "nativeSidecars": self.native_sidecars(),
+            "serviceVersion": self.service_version,
             "components": components,
             "services": services,
             "edges": edges,
@@ -155,7 +237,12 @@ impl System {
             "pattern": c.pattern,
             "image": c.image,
             "generated": c.generated,
-            "port": c.params.get("port").cloned().unwrap_or(Value::Null),
+            "port": c
+                .port_param
+                .as_ref()
+                .and_then(|p| c.params.get(p))
+                .cloned()
+                .unwrap_or(Value::Null),
             "params": c.params,
             "attachments": c.attachments.iter().map(|a| a.pattern.clone()).collect::<Vec<_>>(),
             "usedBy": c.used_by,
@@ -171,6 +258,7 @@ impl System {
             "pattern": c.pattern,
             "image": c.image,
             "generated": c.generated,
+            "images": c.programs.iter().map(|p| (p.key().to_string(), json!(p.image))).collect::<serde_json::Map<_, _>>(),
             "params": c.params,
             "labels": self.labels(c),
             "selector": self.selector(&c.name),

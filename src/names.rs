@@ -34,6 +34,84 @@ pub fn crate_ident(name: &str) -> String {
     name.replace('-', "_")
 }
 
+/// Names Rust itself keeps, which no generated crate may take: the standard crates and
+/// the keywords (strict, reserved and edition-dependent). What the generated workspace adds
+/// to them (its own crates and dependencies) comes from the catalog.
+pub const RUST_RESERVED: &[&str] = &[
+    "std",
+    "core",
+    "alloc",
+    "test",
+    "proc-macro",
+    "self",
+    "super",
+    "crate",
+    "async",
+    "await",
+    "dyn",
+    "fn",
+    "impl",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "ref",
+    "return",
+    "static",
+    "struct",
+    "trait",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "abstract",
+    "become",
+    "box",
+    "do",
+    "final",
+    "macro",
+    "override",
+    "priv",
+    "try",
+    "typeof",
+    "unsized",
+    "virtual",
+    "yield",
+    "gen",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "for",
+    "if",
+    "in",
+    "let",
+    "mut",
+    "pub",
+    "true",
+];
+
+/// Why a DNS label cannot name a generated crate, if it cannot: `taken` holds the names
+/// the workspace already uses.
+pub fn crate_name_problem(name: &str, taken: &[String]) -> Option<&'static str> {
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        Some("it starts with a digit")
+    } else if RUST_RESERVED.contains(&name) {
+        Some("Rust reserves it")
+    } else if taken.iter().any(|t| t == name) {
+        Some(
+            "the generated workspace already has a crate of that name (the `common` crate or a dependency)",
+        )
+    } else {
+        None
+    }
+}
+
 /// Turns free text (a directory name) into a DNS-1123 label, for defaults in `new`.
 pub fn to_dns_label(text: &str) -> String {
     let mut out = String::new();
@@ -98,5 +176,24 @@ mod tests {
         assert_eq!(to_dns_label("My Demo_App"), "my-demo-app");
         assert_eq!(to_dns_label("___"), "system");
         assert_eq!(crate_ident("api-gateway"), "api_gateway");
+    }
+
+    #[test]
+    fn crate_names_avoid_rust_and_the_workspace() {
+        let taken = vec!["common".to_string(), "serde-json".to_string()];
+        assert_eq!(crate_name_problem("api", &taken), None);
+        assert_eq!(
+            crate_name_problem("match", &taken),
+            Some("Rust reserves it")
+        );
+        assert!(
+            crate_name_problem("common", &taken)
+                .unwrap()
+                .contains("workspace")
+        );
+        assert_eq!(
+            crate_name_problem("2fa", &taken),
+            Some("it starts with a digit")
+        );
     }
 }

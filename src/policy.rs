@@ -5,8 +5,9 @@
 
 use serde_json::{Value, json};
 
+use crate::catalog::ContainerDoc;
 use crate::manifest::Object;
-use crate::model::System;
+use crate::model::{EffectiveDefaults, System};
 
 /// Kinds that live in a namespace, from the table of kinds.
 pub use crate::kinds::is_namespaced;
@@ -14,13 +15,15 @@ pub use crate::kinds::is_namespaced;
 /// Applies labels, namespace, and the pod and container hardening to every object.
 pub fn apply(objects: &mut [Object], system: &System) {
     for object in objects.iter_mut() {
-        let labels = match &object.component {
-            Some(name) => system
-                .component(name)
-                .map(|c| system.labels(c))
-                .unwrap_or_else(|| system_labels(system)),
+        let component = object
+            .component
+            .as_deref()
+            .and_then(|n| system.component(n));
+        let labels = match component {
+            Some(c) => system.labels(c),
             None => system_labels(system),
         };
+        let needs = component.map_or(&[][..], |c| c.container_needs.as_slice());
         let kind = object.kind().to_string();
         let metadata = &mut object.value["metadata"];
         fill_map(&mut metadata["labels"], &labels);
@@ -29,7 +32,64 @@ pub fn apply(objects: &mut [Object], system: &System) {
         }
         if let Some(template) = object.pod_template_mut() {
             fill_map(&mut template["metadata"]["labels"], &labels);
-            harden_pod(&mut template["spec"], system);
+            for need in needs {
+                apply_needs(&mut template["spec"], need);
+            }
+            harden_pod(&mut template["spec"], &system.defaults);
+        }
+    }
+}
+
+/// What `pattern.yaml` declares a container needs (an off-the-shelf image's UID, the
+/// paths it writes), added to every container of that name in the pod: an `emptyDir` per
+/// writable path, mounted there, and the UID/GID on the container. Fill-only like the rest:
+/// a template's or patch's mount at the path, or its own UID, is kept. The restricted
+/// profile still holds, since the declaration cannot name root (checked when the catalog
+/// loads) and the hardening below fills everything else.
+fn apply_needs(pod: &mut Value, need: &ContainerDoc) {
+    let mut volumes: Vec<Value> = Vec::new();
+    for list in ["initContainers", "containers"] {
+        let Some(containers) = pod[list].as_array_mut() else {
+            continue;
+        };
+        for container in containers
+            .iter_mut()
+            .filter(|c| c["name"].as_str() == Some(need.name.as_str()))
+        {
+            let security = &mut container["securityContext"];
+            if let Some(uid) = need.run_as_user {
+                fill_map(security, &json!({"runAsUser": uid}));
+            }
+            if let Some(gid) = need.run_as_group.or(need.run_as_user) {
+                fill_map(security, &json!({"runAsGroup": gid}));
+            }
+            for w in &need.writable {
+                if !container["volumeMounts"].is_array() {
+                    container["volumeMounts"] = json!([]);
+                }
+                let mounts = container["volumeMounts"].as_array_mut().expect("set above");
+                if mounts
+                    .iter()
+                    .any(|m| m["mountPath"].as_str() == Some(w.path.as_str()))
+                {
+                    continue;
+                }
+                let volume = w.volume_name(&need.name);
+                mounts.push(json!({"name": volume, "mountPath": w.path}));
+                volumes.push(json!({"name": volume, "emptyDir": {"sizeLimit": w.size_limit}}));
+            }
+        }
+    }
+    if volumes.is_empty() {
+        return;
+    }
+    if !pod["volumes"].is_array() {
+        pod["volumes"] = json!([]);
+    }
+    let existing = pod["volumes"].as_array_mut().expect("set above");
+    for volume in volumes {
+        if !existing.iter().any(|v| v["name"] == volume["name"]) {
+            existing.push(volume);
         }
     }
 }
@@ -74,8 +134,7 @@ fn fill_deep(target: &mut Value, defaults: &Value) {
     }
 }
 
-fn harden_pod(pod: &mut Value, system: &System) {
-    let d = &system.defaults;
+fn harden_pod(pod: &mut Value, d: &EffectiveDefaults) {
     if pod["automountServiceAccountToken"].is_null() {
         pod["automountServiceAccountToken"] = json!(false);
     }
@@ -118,6 +177,61 @@ fn harden_pod(pod: &mut Value, system: &System) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cache_needs() -> ContainerDoc {
+        serde_yaml::from_str(
+            "{name: cache, role: redis, runAsUser: 999, writable: [{path: /data, sizeLimit: 1Gi}, {path: /tmp}]}",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn declared_needs_add_volumes_mounts_and_the_uid_to_that_container_only() {
+        let mut pod = json!({"containers": [
+            {"name": "app", "image": "a:1"},
+            {"name": "cache", "image": "redis:7.4.1", "volumeMounts": [{"name": "own", "mountPath": "/tmp"}]},
+        ]});
+        apply_needs(&mut pod, &cache_needs());
+        assert_eq!(
+            pod["containers"][1],
+            json!({"name": "cache", "image": "redis:7.4.1",
+            "securityContext": {"runAsUser": 999, "runAsGroup": 999},
+            "volumeMounts": [
+                {"name": "own", "mountPath": "/tmp"},
+                {"name": "cache-data", "mountPath": "/data"},
+            ]})
+        );
+        assert_eq!(
+            pod["volumes"],
+            json!([{"name": "cache-data", "emptyDir": {"sizeLimit": "1Gi"}}])
+        );
+        assert_eq!(pod["containers"][0], json!({"name": "app", "image": "a:1"}));
+    }
+
+    #[test]
+    fn hardening_after_needs_keeps_the_pod_restricted() {
+        let mut pod = json!({"containers": [{"name": "cache", "image": "redis:7.4.1",
+            "securityContext": {"runAsUser": 1234}}]});
+        apply_needs(&mut pod, &cache_needs());
+        let security = &pod["containers"][0]["securityContext"];
+        assert_eq!(security["runAsUser"], 1234, "a template's own UID is kept");
+        assert_eq!(security["runAsGroup"], 999);
+        let defaults = EffectiveDefaults {
+            requests_cpu: "100m".into(),
+            requests_memory: "128Mi".into(),
+            limits_cpu: "500m".into(),
+            limits_memory: "256Mi".into(),
+            run_as_user: 10001,
+            image_pull_policy: "Always",
+        };
+        harden_pod(&mut pod, &defaults);
+        let security = &pod["containers"][0]["securityContext"];
+        assert_eq!(security["runAsNonRoot"], true);
+        assert_eq!(security["allowPrivilegeEscalation"], false);
+        assert_eq!(security["readOnlyRootFilesystem"], true);
+        assert_eq!(security["capabilities"], json!({"drop": ["ALL"]}));
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    }
 
     #[test]
     fn fill_deep_keeps_what_is_set() {

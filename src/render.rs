@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::catalog::{COMMON, Catalog};
 use crate::error::{Error, Result};
-use crate::model::{Component, System};
+use crate::model::{Component, Program, System};
 
 /// A rendered text file of the project (code, docs, CI).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,10 +47,14 @@ pub fn render_templates(system: &System, catalog: &Catalog) -> Result<RenderedTe
     let hb = registry(catalog, system)?;
     let tool = json!({"name": TOOL_NAME, "version": TOOL_VERSION});
     let system_ctx = system.system_context();
-    let base = Context::from(json!({"tool": tool, "system": system_ctx}));
+    let base = Context::from(json!({
+        "tool": tool,
+        "system": system_ctx,
+        "catalog": catalog.shared(),
+    }));
     let mut out = RenderedTemplates::default();
 
-    let has_services = system.components.iter().any(|c| c.generated);
+    let has_services = system.programs().next().is_some();
     for (path, _) in catalog.files_under("_common/project/") {
         let Some(rel) = output_rel(path, "_common/project/") else {
             continue;
@@ -88,6 +92,11 @@ pub fn render_templates(system: &System, catalog: &Catalog) -> Result<RenderedTe
         out.manifests.extend(part.manifests);
         out.files.extend(part.files);
     }
+    // The crates of attachable patterns: one per program, whatever number of hosts.
+    let mut ctx = base.clone();
+    for program in &system.shared_programs {
+        render_program(&hb, catalog, program, &mut ctx, &mut out)?;
+    }
     out.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
@@ -113,25 +122,11 @@ fn render_component(
             });
         }
     }
-    if component.generated {
-        let rust = format!("{}/rust/", component.pattern);
-        for (path, _) in catalog.files_under(&rust) {
-            let Some(rel) = output_rel(path, &rust) else {
-                continue;
-            };
-            out.files.push(TextFile {
-                path: format!("services/{}/{rel}", component.name),
-                contents: render_one(hb, catalog, path, ctx)?,
-            });
-        }
+    for program in &component.programs {
+        render_program(hb, catalog, program, ctx, out)?;
     }
     for attachment in &component.attachments {
-        ctx.data_mut()["attachment"] = json!({
-            "pattern": attachment.pattern,
-            "name": format!("{}-{}", component.name, attachment.pattern),
-            "params": attachment.params,
-            "image": attachment.image,
-        });
+        ctx.data_mut()["attachment"] = attachment.context(&component.name);
         let k8s = format!("{}/k8s/", attachment.pattern);
         for (path, _) in catalog.files_under(&k8s) {
             if path.ends_with(".yaml.hbs") {
@@ -146,6 +141,31 @@ fn render_component(
     }
     if let Some(m) = ctx.data_mut().as_object_mut() {
         m.remove("attachment");
+    }
+    Ok(())
+}
+
+/// A program's crate: `<dir>/**.hbs` -> `services/<crate>/**`, with `program` in the
+/// context beside whatever the caller put there (the owning `component`, if any).
+fn render_program(
+    hb: &Handlebars<'static>,
+    catalog: &Catalog,
+    program: &Program,
+    ctx: &mut Context,
+    out: &mut RenderedTemplates,
+) -> Result<()> {
+    ctx.data_mut()["program"] = program.context();
+    for (path, _) in catalog.files_under(&program.dir) {
+        let Some(rel) = output_rel(path, &program.dir) else {
+            continue;
+        };
+        out.files.push(TextFile {
+            path: format!("services/{}/{rel}", program.crate_name),
+            contents: render_one(hb, catalog, path, ctx)?,
+        });
+    }
+    if let Some(m) = ctx.data_mut().as_object_mut() {
+        m.remove("program");
     }
     Ok(())
 }

@@ -3,10 +3,26 @@
 
 use std::time::Duration;
 
+use dpatterns::catalog::Catalog;
 use rexpect::session::spawn_command;
+
+/// Down-arrow presses that move the pattern menu from its first entry to
+/// `replicated-service`, whatever other stand-alone patterns the catalog lists before it.
+fn moves_to_replicated_service(catalog: &Catalog) -> String {
+    let index = catalog
+        .patterns()
+        .filter(|p| !p.attachable)
+        .position(|p| p.id == "replicated-service")
+        .expect("the embedded catalog has replicated-service");
+    "\x1b[B".repeat(index)
+}
 
 #[test]
 fn interactive_new_asks_and_writes_the_answers_into_the_spec() {
+    let catalog = Catalog::embedded().unwrap();
+    // `new` offers attachable patterns after each component's parameters, only when the
+    // catalog has some.
+    let offers_attachments = catalog.patterns().any(|p| p.attachable);
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("shop");
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dpatterns"));
@@ -19,7 +35,8 @@ fn interactive_new_asks_and_writes_the_answers_into_the_spec() {
     s.exp_string("System name").unwrap();
     s.send_line("").unwrap(); // take the default, derived from the folder: shop
     s.exp_string("Pattern").unwrap();
-    s.send_line("").unwrap(); // the first pattern of the list
+    s.send(&moves_to_replicated_service(&catalog)).unwrap();
+    s.send_line("").unwrap();
     s.exp_string("Name of the replicated-service component")
         .unwrap();
     s.send_line("web").unwrap();
@@ -37,6 +54,10 @@ fn interactive_new_asks_and_writes_the_answers_into_the_spec() {
     s.send_line("y").unwrap();
     s.exp_string("spread").unwrap();
     s.send_line("").unwrap();
+    if offers_attachments {
+        s.exp_string("Attach a pattern to web?").unwrap();
+        s.send_line("").unwrap(); // the first entry: none
+    }
     s.exp_string("Add another component?").unwrap();
     s.send_line("n").unwrap();
     s.exp_string("create     k8s/web.yaml").unwrap();

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SpecError};
-use crate::model::{Attachment, Component, MAX_COMPONENT_NAME, SERVICE_VERSION, System};
+use crate::model::{Attachment, Component, MAX_COMPONENT_NAME, Program, System};
+use crate::names::crate_name_problem;
 use crate::source::YamlPath;
 use crate::spec::{API_VERSION, KIND, LoadedSpec};
 
@@ -17,76 +18,6 @@ pub use settings::{is_quantity, split_image};
 
 /// Names whose `k8s/<name>.yaml` the tool writes itself.
 const RESERVED_NAMES: &[&str] = &["kustomization"];
-/// Names a generated service's crate cannot take: the shared crate, the crates the
-/// workspace depends on, and what Rust reserves.
-const RESERVED_CRATE_NAMES: &[&str] = &[
-    "common",
-    "axum",
-    "tokio",
-    "tower",
-    "tracing",
-    "tracing-subscriber",
-    "serde",
-    "serde-json",
-    "thiserror",
-    "std",
-    "core",
-    "alloc",
-    "test",
-    "proc-macro",
-    "self",
-    "super",
-    "crate",
-    "async",
-    "await",
-    "dyn",
-    "fn",
-    "impl",
-    "loop",
-    "match",
-    "mod",
-    "move",
-    "ref",
-    "return",
-    "static",
-    "struct",
-    "trait",
-    "type",
-    "unsafe",
-    "use",
-    "where",
-    "while",
-    "abstract",
-    "become",
-    "box",
-    "do",
-    "final",
-    "macro",
-    "override",
-    "priv",
-    "try",
-    "typeof",
-    "unsized",
-    "virtual",
-    "yield",
-    "gen",
-    "as",
-    "break",
-    "const",
-    "continue",
-    "else",
-    "enum",
-    "extern",
-    "false",
-    "for",
-    "if",
-    "in",
-    "let",
-    "mut",
-    "pub",
-    "true",
-];
-
 /// Checks the spec against the catalog and builds the model, reporting every problem found
 /// (not just the first) at its place in the file.
 pub fn resolve(spec: &LoadedSpec, catalog: &Catalog) -> Result<System> {
@@ -161,6 +92,10 @@ impl<'a> Resolver<'a> {
             );
         }
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let version = self.catalog.shared().service_version.clone();
+        // Every generated crate's name, with the place in the spec it comes from.
+        let mut crates: Vec<(String, YamlPath)> = Vec::new();
+        let mut shared_programs: Vec<Program> = Vec::new();
         for (i, c) in doc.spec.components.iter().enumerate() {
             let path = list.index(i);
             if self.dns_label(&path.key("name"), &c.name, "component name") {
@@ -190,16 +125,6 @@ impl<'a> Resolver<'a> {
                     format!("component name `{}` is reserved", c.name),
                     "reserved",
                     Some("its manifest file would collide with k8s/kustomization.yaml; pick another name".into()),
-                );
-            }
-            let crate_name_taken = RESERVED_CRATE_NAMES.contains(&c.name.as_str())
-                || c.name.starts_with(|ch: char| ch.is_ascii_digit());
-            if c.image.is_none() && crate_name_taken {
-                self.err(
-                    &path.key("name"),
-                    format!("`{}` cannot name a generated Rust service", c.name),
-                    "reserved for the Rust workspace",
-                    Some("its crate would clash with a Rust keyword, the `common` crate or a dependency, or start with a digit; pick another name, or give `image:` to run an existing image".into()),
                 );
             }
             if let Some(first) = seen.get(c.name.as_str()) {
@@ -237,12 +162,38 @@ impl<'a> Resolver<'a> {
                 let aparams = self.params(&apath.key("params"), apattern, &a.params);
                 if let Some(image) = &a.image {
                     self.image(&apath.key("image"), image);
+                    self.one_image_for_one_program(&apath.key("image"), &a.pattern);
+                }
+                let mut images = BTreeMap::new();
+                for source in self.catalog.programs(&a.pattern) {
+                    let crate_name = match &source.name {
+                        None => a.pattern.clone(),
+                        Some(n) => format!("{}-{n}", a.pattern),
+                    };
+                    let program = Program {
+                        image: format!("{registry}/{crate_name}:{version}"),
+                        name: source.name.clone(),
+                        crate_name,
+                        pattern: a.pattern.clone(),
+                        dir: source.dir.clone(),
+                        component: None,
+                    };
+                    images.insert(
+                        program.key().to_string(),
+                        a.image.clone().unwrap_or_else(|| program.image.clone()),
+                    );
+                    // One crate serves every attachment of the pattern.
+                    if a.image.is_none() && !shared_programs.contains(&program) {
+                        crates.push((program.crate_name.clone(), apath.key("pattern")));
+                        shared_programs.push(program);
+                    }
                 }
                 attachments.push(Attachment {
                     index: j,
                     pattern: a.pattern.clone(),
                     params: aparams,
-                    image: a.image.clone(),
+                    image: a.image.clone().or_else(|| images.values().next().cloned()),
+                    images,
                 });
             }
             let generated = c.image.is_none();
@@ -257,6 +208,45 @@ impl<'a> Resolver<'a> {
                     Some("add `image:` with a pinned tag or digest to the component".into()),
                 );
             }
+            if c.image.is_some() && pattern.is_some() {
+                self.one_image_for_one_program(&path.key("image"), &c.pattern);
+            }
+            let sources = if generated {
+                self.catalog.programs(&c.pattern)
+            } else {
+                &[]
+            };
+            let programs: Vec<Program> = sources
+                .iter()
+                .map(|source| {
+                    let crate_name = match &source.name {
+                        None => c.name.clone(),
+                        Some(n) => format!("{}-{n}", c.name),
+                    };
+                    // A duplicate component is reported as such, not as a crate clash.
+                    if seen.get(c.name.as_str()) == Some(&i) {
+                        crates.push((crate_name.clone(), path.key("name")));
+                    }
+                    Program {
+                        image: format!("{registry}/{crate_name}:{version}"),
+                        name: source.name.clone(),
+                        crate_name,
+                        pattern: c.pattern.clone(),
+                        dir: source.dir.clone(),
+                        component: Some(c.name.clone()),
+                    }
+                })
+                .collect();
+            let mut container_needs: Vec<_> = pattern
+                .into_iter()
+                .chain(
+                    attachments
+                        .iter()
+                        .filter_map(|a| self.catalog.pattern(&a.pattern)),
+                )
+                .flat_map(|p| p.containers.iter().filter(|d| d.has_needs()).cloned())
+                .collect();
+            container_needs.dedup_by(|a, b| a.name == b.name);
             components.push(Component {
                 index: i,
                 name: c.name.clone(),
@@ -265,14 +255,20 @@ impl<'a> Resolver<'a> {
                 image: c
                     .image
                     .clone()
-                    .unwrap_or_else(|| format!("{registry}/{}:{SERVICE_VERSION}", c.name)),
+                    .or_else(|| programs.first().map(|p| p.image.clone()))
+                    .unwrap_or_else(|| format!("{registry}/{}:{version}", c.name)),
                 generated,
+                programs,
                 attachments,
-                serving: pattern.is_some_and(|p| p.family == crate::catalog::Family::Serving),
+                serving: pattern.is_some_and(|p| p.serves),
+                port_param: pattern.and_then(|p| p.port_param.clone()),
+                container_needs,
                 uses: Vec::new(),
                 used_by: Vec::new(),
             });
         }
+        self.crate_names(&crates);
+        shared_programs.sort_by(|a, b| a.crate_name.cmp(&b.crate_name));
         self.references(&list, &mut components);
         let patches = self.patches(&spec);
 
@@ -284,6 +280,49 @@ impl<'a> Resolver<'a> {
             defaults,
             components,
             patches,
+            service_version: version,
+            shared_programs,
+        }
+    }
+
+    /// `image:` stands for one program; a pattern generating several needs each built.
+    fn one_image_for_one_program(&mut self, path: &YamlPath, pattern: &str) {
+        let programs = self.catalog.programs(pattern);
+        if programs.len() > 1 {
+            let names: Vec<&str> = programs.iter().filter_map(|p| p.name.as_deref()).collect();
+            self.err(
+                path,
+                format!(
+                    "pattern `{pattern}` runs {} programs ({}); one `image:` cannot stand for them",
+                    names.len(),
+                    names.join(", ")
+                ),
+                "one image for several programs",
+                Some("leave `image:` out: dpatterns generates each program and its image".into()),
+            );
+        }
+    }
+
+    /// Each generated crate needs a name Rust and the workspace leave free, and its own.
+    fn crate_names(&mut self, crates: &[(String, YamlPath)]) {
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, path) in crates {
+            if let Some(why) = crate_name_problem(name, self.catalog.reserved_crate_names()) {
+                self.err(
+                    path,
+                    format!("`{name}` cannot name a generated Rust service"),
+                    "reserved for the Rust workspace",
+                    Some(format!("its crate would be named `{name}`, but {why}; pick another name, or give `image:` to run an existing image")),
+                );
+            } else if seen.contains(&name.as_str()) {
+                self.err(
+                    path,
+                    format!("two generated crates would be named `{name}`"),
+                    "crate name taken",
+                    Some("a component's crates are named `<component>` or `<component>-<program>`, an attached pattern's `<pattern>` or `<pattern>-<program>`; rename the component".into()),
+                );
+            }
+            seen.push(name);
         }
     }
 

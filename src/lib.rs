@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod check;
 pub mod commands;
 pub mod error;
+pub mod files;
 pub mod kinds;
 pub mod manifest;
 pub mod model;

@@ -1,0 +1,20 @@
+//! From files in memory to files on disk. A render hands the writer its [`OutputFile`]s;
+//! [`Plan::compute`] compares them with the folder and its lock file and decides what
+//! happens to each path, and [`Plan::apply`] carries that out as one transaction that either
+//! lands every file or leaves the folder as it was.
+//!
+//! - [`plan`]: what a render would create, update, keep or delete, and why.
+//! - [`lock`]: the lock file, which tells a user's edit from our own output.
+//! - [`transaction`]: the all-or-nothing write.
+//! - [`paths`]: which paths may be written or read at all (inside the folder, no symbolic
+//!   links, only regular files, bounded sizes).
+//!
+//! [`OutputFile`]: crate::files::OutputFile
+
+pub mod lock;
+pub mod paths;
+pub mod plan;
+pub mod transaction;
+
+pub use lock::{LOCK_FILE, Lock, LockEntry, sha256_hex};
+pub use plan::{Action, Plan, PlanEntry};

@@ -160,7 +160,8 @@ pub fn main() -> i32 {
                 print_json_error(&e);
             }
             print_error(&e, color);
-            e.exit_code()
+            // Every error is bad input, bad usage or a refused write; 1 is an outcome.
+            2
         }
     }
 }

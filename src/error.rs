@@ -67,6 +67,8 @@ impl Blame {
     }
 }
 
+/// Every failure of the tool. Each one exits with status 2 (bad input, bad usage or a
+/// write refused or undone); 1 is an outcome a command decides (drift, a failed check).
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum Error {
     #[error("{} in the spec", plural(.0.len(), "error"))]
@@ -88,8 +90,52 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("cannot write to standard output")]
+    #[diagnostic(help(
+        "whatever reads the output stopped reading (a closed pipe?); any files were written or left as before in full, only the report is cut short"
+    ))]
+    Stdout(#[source] std::io::Error),
+
     #[error("refusing to write {path}: {reason}")]
+    #[diagnostic(help(
+        "dpatterns writes only plain files inside the output folder, never through a symbolic link; move the link away, or render elsewhere with -o"
+    ))]
     UnsafePath { path: String, reason: String },
+
+    #[error("{} is {what}, not a regular file", .path.display())]
+    #[diagnostic(help(
+        "dpatterns reads and replaces only regular files; move it out of the way and run the command again"
+    ))]
+    NotRegularFile { path: PathBuf, what: &'static str },
+
+    #[error("{} is larger than {} MiB", .path.display(), .limit / (1024 * 1024))]
+    #[diagnostic(help(
+        "no file dpatterns reads or replaces is that large; move it out of the way"
+    ))]
+    TooLarge { path: PathBuf, limit: u64 },
+
+    #[error("{} is not a valid lock file: {message}", .path.display())]
+    #[diagnostic(help(
+        "restore it from version control, or delete it and render again (without a lock, every scaffolded file that differs from the render is kept as found, and no longer rendered files are not deleted)"
+    ))]
+    LockFile { path: PathBuf, message: String },
+
+    #[error("cannot finish or undo the interrupted render recorded in {}: {message}", .path.display())]
+    #[diagnostic(help(
+        "look at the hidden `.NAME.dpatterns-new` (new contents) and `.NAME.dpatterns-old` (previous contents) files beside your files, keep what you need, delete them and the journal, and render again"
+    ))]
+    Journal { path: PathBuf, message: String },
+
+    #[error("{} already exists", .path.display())]
+    #[diagnostic(help("pass --force to overwrite it, or eject into another folder"))]
+    EjectExists { path: PathBuf },
+
+    #[error("unknown pattern `{id}`")]
+    UnknownPattern {
+        id: String,
+        #[help]
+        help: String,
+    },
 
     #[error("template {template} failed: {message}")]
     #[diagnostic(help("{}", .blame.help()))]
@@ -121,18 +167,27 @@ pub enum Error {
 }
 
 impl Error {
-    /// Exit status for this failure: every error is bad input or usage (2); the outcome
-    /// "a check found a difference" (1) is not an error and is decided by the command.
-    pub fn exit_code(&self) -> i32 {
-        2
-    }
-
     pub fn usage(message: impl Into<String>) -> Self {
         Error::Usage {
             message: message.into(),
             help: None,
         }
     }
+
+    /// The one way to say a pattern id is not in the catalog, with its hint.
+    pub fn unknown_pattern<'a>(id: &str, known: impl IntoIterator<Item = &'a str>) -> Self {
+        Error::UnknownPattern {
+            id: id.to_string(),
+            help: unknown_pattern_help(id, known),
+        }
+    }
+}
+
+/// The hint for an unknown pattern id: the closest id of the catalog, or where to look.
+/// Shared by [`Error::unknown_pattern`] and the spec check, which points into the spec.
+pub fn unknown_pattern_help<'a>(id: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    crate::names::did_you_mean(id, known)
+        .unwrap_or_else(|| "`dpatterns list` shows the catalog".into())
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -15,6 +15,8 @@ pub enum FileKind {
     Managed,
     /// Written once; a user's edits are kept unless `--force`.
     Scaffolded,
+    /// The user's spec: written only by `new`, and never named by the lock.
+    Spec,
 }
 
 impl FileKind {
@@ -22,6 +24,7 @@ impl FileKind {
         match self {
             FileKind::Managed => "managed",
             FileKind::Scaffolded => "scaffolded",
+            FileKind::Spec => "spec",
         }
     }
 }

@@ -6,13 +6,14 @@ mod new;
 mod render;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use new::{NewOptions, new_project};
 pub use render::{Format, RenderOptions, Verbosity, render_command, spec_dir, validate_command};
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::output::transaction::{self, Change};
 use crate::source::SourceFile;
 use crate::spec::{self, LoadedSpec};
 
@@ -20,10 +21,7 @@ use crate::spec::{self, LoadedSpec};
 pub const DEFAULT_SPEC: &str = "dpatterns.yaml";
 
 fn io_err(e: std::io::Error) -> Error {
-    Error::Write {
-        path: PathBuf::from("<stdout>"),
-        source: e,
-    }
+    Error::Stdout(e)
 }
 
 /// Reads and decodes a spec, naming it in errors as the user wrote its path.
@@ -75,11 +73,9 @@ pub fn list(catalog: &Catalog, out: &mut dyn Write) -> Result<()> {
 
 /// `dpatterns show PATTERN`: everything a user needs to pick and configure a pattern.
 pub fn show(catalog: &Catalog, id: &str, out: &mut dyn Write) -> Result<()> {
-    let pattern = catalog.pattern(id).ok_or_else(|| Error::Usage {
-        message: format!("unknown pattern `{id}`"),
-        help: crate::names::did_you_mean(id, catalog.pattern_ids())
-            .or_else(|| Some("`dpatterns list` shows the catalog".into())),
-    })?;
+    let pattern = catalog
+        .pattern(id)
+        .ok_or_else(|| Error::unknown_pattern(id, catalog.pattern_ids()))?;
     let mut text = String::new();
     text.push_str(&format!("{} — {}\n", pattern.id, pattern.summary));
     text.push_str(&format!(
@@ -143,7 +139,8 @@ pub fn schema(catalog: &Catalog, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "{text}").map_err(io_err)
 }
 
-/// `dpatterns eject PATTERN [DIR]`: copies templates out for `--templates DIR`.
+/// `dpatterns eject PATTERN [DIR]`: copies templates out for `--templates DIR`, through
+/// the same transaction as a render: every file or none, never through a symbolic link.
 pub fn eject(
     catalog: &Catalog,
     id: &str,
@@ -151,14 +148,32 @@ pub fn eject(
     force: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let written = catalog.eject(id, dir, force)?;
-    for path in &written {
-        writeln!(out, "wrote {}", path.display()).map_err(io_err)?;
+    if id != crate::catalog::COMMON && catalog.pattern(id).is_none() {
+        return Err(Error::unknown_pattern(id, catalog.pattern_ids()));
+    }
+    let target = dir.join(id);
+    if std::fs::symlink_metadata(&target).is_ok() && !force {
+        return Err(Error::EjectExists { path: target });
+    }
+    if let Some(note) = transaction::recover(dir)? {
+        writeln!(out, "note: {note}").map_err(io_err)?;
+    }
+    let prefix = format!("{id}/");
+    let changes: Vec<Change<'_>> = catalog
+        .files_under(&prefix)
+        .map(|(path, file)| Change {
+            path,
+            contents: Some(&file.contents),
+        })
+        .collect();
+    transaction::apply(dir, &changes)?;
+    for change in &changes {
+        writeln!(out, "wrote {}", dir.join(change.path).display()).map_err(io_err)?;
     }
     writeln!(
         out,
         "ejected {} files; edit them and render with `--templates {}`",
-        written.len(),
+        changes.len(),
         dir.display()
     )
     .map_err(io_err)

@@ -39,7 +39,7 @@ pub fn new_project(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let spec_path = opts.dir.join(DEFAULT_SPEC);
-    if spec_path.exists() && !opts.force {
+    if std::fs::symlink_metadata(&spec_path).is_ok() && !opts.force {
         return Err(Error::Usage {
             message: format!("{} already exists", spec_path.display()),
             help: Some(format!(
@@ -88,15 +88,9 @@ pub fn new_project(
     let loaded = spec::parse(source)?;
     let rendered = crate::pipeline::render(&loaded, catalog)?;
 
-    let existed = opts.dir.exists();
-    std::fs::create_dir_all(&opts.dir).map_err(|source| Error::Write {
-        path: opts.dir.clone(),
-        source,
-    })?;
-    std::fs::write(&spec_path, &text).map_err(|source| Error::Write {
-        path: spec_path.clone(),
-        source,
-    })?;
+    // The spec is written in the same transaction as the files rendered from it: if any
+    // of them cannot be written, the folder (and a spec that `--force` would replace) stays
+    // as it was.
     let render = RenderOptions {
         spec: spec_path.clone(),
         out: Some(opts.dir.clone()),
@@ -105,26 +99,16 @@ pub fn new_project(
         verbosity: opts.verbosity,
         ..RenderOptions::default()
     };
-    match apply_rendered(&render, &text, &rendered, out) {
-        Ok(code) => {
-            if opts.format == Format::Text && opts.verbosity > Verbosity::Quiet {
-                writeln!(
-                    out,
-                    "next: cd {} && cargo test --manifest-path services/Cargo.toml && kubectl apply -k k8s",
-                    opts.dir.display()
-                )
-                .map_err(io_err)?;
-            }
-            Ok(code)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&spec_path);
-            if !existed {
-                let _ = std::fs::remove_dir(&opts.dir);
-            }
-            Err(e)
-        }
+    let code = apply_rendered(&render, &text, Some(DEFAULT_SPEC), &rendered, out)?;
+    if opts.format == Format::Text && opts.verbosity > Verbosity::Quiet {
+        writeln!(
+            out,
+            "next: cd {} && cargo test --manifest-path services/Cargo.toml && kubectl apply -k k8s",
+            opts.dir.display()
+        )
+        .map_err(io_err)?;
     }
+    Ok(code)
 }
 
 fn parse_doc(text: &str) -> Result<SpecDoc> {
@@ -218,11 +202,9 @@ fn build_doc(
     };
     let mut patterns: Vec<&Pattern> = Vec::new();
     for id in &opts.patterns {
-        let pattern = catalog.pattern(id).ok_or_else(|| Error::Usage {
-            message: format!("unknown pattern `{id}`"),
-            help: did_you_mean(id, catalog.pattern_ids())
-                .or_else(|| Some("`dpatterns list` shows the catalog".into())),
-        })?;
+        let pattern = catalog
+            .pattern(id)
+            .ok_or_else(|| Error::unknown_pattern(id, catalog.pattern_ids()))?;
         if pattern.attachable {
             return Err(Error::Usage {
                 message: format!("`{id}` is attachable and cannot stand alone"),

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{io_err, load_spec};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, plural};
-use crate::output::{Action, Plan};
+use crate::output::{Action, Plan, SpecFile, transaction};
 use crate::pipeline;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,13 +52,16 @@ pub fn spec_dir(spec: &Path) -> PathBuf {
 pub fn render_command(opts: &RenderOptions, catalog: &Catalog, out: &mut dyn Write) -> Result<i32> {
     let spec = load_spec(&opts.spec)?;
     let rendered = pipeline::render(&spec, catalog)?;
-    apply_rendered(opts, &spec.source.text, &rendered, out)
+    apply_rendered(opts, &spec.source.text, None, &rendered, out)
 }
 
-/// Plans, then writes, checks or only reports an in-memory render of `spec_text`.
+/// Plans, then writes, checks or only reports an in-memory render of `spec_text`. With
+/// `write_spec` (`new`), the spec is written at that path inside the folder, in the same
+/// transaction as the rendered files.
 pub(super) fn apply_rendered(
     opts: &RenderOptions,
     spec_text: &str,
+    write_spec: Option<&str>,
     rendered: &pipeline::Rendered,
     out: &mut dyn Write,
 ) -> Result<i32> {
@@ -69,17 +72,41 @@ pub(super) fn apply_rendered(
             dir.display()
         )));
     }
-    let plan = Plan::compute(&dir, &rendered.files, spec_text, opts.force && !opts.check)?;
+    let writes = !opts.check && !opts.dry_run;
+    // An interrupted render is finished or undone before the folder is compared, so the
+    // plan sees the folder as before or as after it, never half-way.
+    let recovered = if writes {
+        transaction::recover(&dir)?
+    } else {
+        None
+    };
+    let interrupted = !writes && transaction::pending(&dir);
+    let spec_path = write_spec
+        .map(str::to_string)
+        .or_else(|| spec_inside(&dir, &opts.spec));
+    let spec = SpecFile {
+        path: spec_path.as_deref(),
+        text: spec_text,
+        write: write_spec.is_some(),
+    };
+    let plan = Plan::compute(&dir, &rendered.files, spec, opts.force && !opts.check)?;
     let drifted: Vec<_> = plan.drift().collect();
+    let drift = interrupted || !drifted.is_empty();
 
     if opts.format == Format::Json {
-        let report = json!({
+        let mut report = json!({
             "system": rendered.system.name,
             "dir": dir.display().to_string(),
             "mode": if opts.check { "check" } else if opts.dry_run { "dry-run" } else { "write" },
             "files": plan.entries,
-            "drift": opts.check && !drifted.is_empty(),
+            "drift": opts.check && drift,
         });
+        if let Some(note) = &recovered {
+            report["recovered"] = json!(note);
+        }
+        if interrupted {
+            report["interrupted"] = json!(true);
+        }
         writeln!(
             out,
             "{}",
@@ -87,14 +114,30 @@ pub(super) fn apply_rendered(
         )
         .map_err(io_err)?;
     }
+    let text = opts.format == Format::Text && opts.verbosity > Verbosity::Quiet;
+    if text {
+        if let Some(note) = &recovered {
+            writeln!(out, "note: {note}").map_err(io_err)?;
+        }
+        if interrupted {
+            writeln!(
+                out,
+                "{}: a render was interrupted in {} ({}); `dpatterns render` finishes or undoes it",
+                if opts.check { "drift" } else { "note" },
+                dir.display(),
+                transaction::JOURNAL
+            )
+            .map_err(io_err)?;
+        }
+    }
 
     if opts.check {
-        if opts.format == Format::Text && opts.verbosity > Verbosity::Quiet {
+        if text {
             for e in &drifted {
                 writeln!(out, "drift: {} would be {}", e.path, past_tense(e.action))
                     .map_err(io_err)?;
             }
-            if drifted.is_empty() {
+            if !drift {
                 writeln!(
                     out,
                     "ok: {} is up to date ({})",
@@ -102,7 +145,7 @@ pub(super) fn apply_rendered(
                     plural(plan.entries.len(), "file")
                 )
                 .map_err(io_err)?;
-            } else {
+            } else if !drifted.is_empty() {
                 writeln!(
                     out,
                     "{} in {} differ from {}; run `dpatterns render` and commit the result",
@@ -113,16 +156,29 @@ pub(super) fn apply_rendered(
                 .map_err(io_err)?;
             }
         }
-        return Ok(if drifted.is_empty() { 0 } else { 1 });
+        return Ok(if drift { 1 } else { 0 });
     }
 
-    if !opts.dry_run {
+    if writes {
         plan.apply()?;
     }
     if opts.format == Format::Text {
         print_plan(&plan, opts, out)?;
     }
     Ok(0)
+}
+
+/// The spec's path relative to the output folder, when it lies inside it: the one file
+/// there that a render must never write and the lock must never name.
+fn spec_inside(dir: &Path, spec: &Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    let folder = spec_dir(spec).canonicalize().ok()?;
+    let rel = folder.strip_prefix(&dir).ok()?.join(spec.file_name()?);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_str().map(str::to_string))
+        .collect::<Option<_>>()?;
+    Some(parts.join("/"))
 }
 
 fn past_tense(action: Action) -> &'static str {

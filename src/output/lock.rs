@@ -3,7 +3,8 @@
 //! from one still as we wrote it (update it), and a managed file that is no longer rendered
 //! (delete it) from a user's file that happens to share its folder (never ours to touch).
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -52,22 +53,51 @@ impl Lock {
         text
     }
 
-    /// Reads the lock of `dir`, if there is one.
+    /// Reads the lock of `dir`, if there is one: a regular file of bounded size that
+    /// decodes. Anything else is a [`Error::LockFile`], never silently ignored.
     pub fn read(dir: &Path) -> Result<Option<Lock>> {
         let path = dir.join(LOCK_FILE);
         let Some(bytes) = paths::read_optional(&path)? else {
             return Ok(None);
         };
-        let text = String::from_utf8_lossy(&bytes);
-        serde_yaml::from_str(&text)
+        let invalid = |message: String| Error::LockFile {
+            path: path.clone(),
+            message,
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|_| invalid("it is not UTF-8".into()))?;
+        serde_yaml::from_str(text)
             .map(Some)
-            .map_err(|e| Error::Usage {
-                message: format!("{} is not a valid lock file: {e}", path.display()),
-                help: Some(
-                    "delete it and render again; edited scaffolded files will then be kept as if new"
-                        .into(),
-                ),
-            })
+            .map_err(|e| invalid(e.to_string()))
+    }
+
+    /// The entries by path, once each is known to name a file dpatterns could have written:
+    /// inside the folder, not the spec, not the lock, not one of the transaction's hidden
+    /// files. A lock that names anything else was not written by dpatterns and is refused
+    /// as a whole, before any of it decides what is deleted.
+    pub fn trusted_entries(&self, spec: Option<&str>) -> Result<BTreeMap<&str, &LockEntry>> {
+        let mut entries = BTreeMap::new();
+        for entry in &self.files {
+            let path = entry.path.as_str();
+            let refused = if paths::check_relative(path).is_err() {
+                Some("a path outside the folder")
+            } else if path == LOCK_FILE {
+                Some("the lock file itself")
+            } else if Some(path) == spec || entry.kind == FileKind::Spec {
+                Some("the spec, which only you write")
+            } else if paths::is_staging_name(path) {
+                Some("a hidden file of dpatterns' own")
+            } else {
+                None
+            };
+            if let Some(what) = refused {
+                return Err(Error::LockFile {
+                    path: PathBuf::from(LOCK_FILE),
+                    message: format!("it names `{}`, {what}", path.escape_debug()),
+                });
+            }
+            entries.insert(path, entry);
+        }
+        Ok(entries)
     }
 }
 

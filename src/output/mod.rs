@@ -17,4 +17,4 @@ pub mod plan;
 pub mod transaction;
 
 pub use lock::{LOCK_FILE, Lock, LockEntry, sha256_hex};
-pub use plan::{Action, Plan, PlanEntry};
+pub use plan::{Action, Plan, PlanEntry, SpecFile};

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::lock::{LOCK_FILE, Lock, LockEntry, sha256_hex};
-use super::paths::{check_relative, read_optional};
+use super::paths::{check_no_symlink, check_relative, is_staging_name, read_optional};
 use super::transaction::{self, Change};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::files::{FileKind, OutputFile};
 use crate::render::TOOL_VERSION;
 
@@ -71,19 +71,36 @@ pub struct Plan {
     pub entries: Vec<PlanEntry>,
 }
 
+/// The spec beside the output, which no render may touch and the lock may never name;
+/// `new` writes it in the same transaction as the files rendered from it.
+#[derive(Debug, Clone, Copy)]
+pub struct SpecFile<'a> {
+    /// Its path relative to the output folder, when it is inside it.
+    pub path: Option<&'a str>,
+    pub text: &'a str,
+    /// Whether this command writes it (`new`).
+    pub write: bool,
+}
+
 impl Plan {
-    /// Compares the rendered files with the directory and its lock file.
-    pub fn compute(dir: &Path, files: &[OutputFile], spec_text: &str, force: bool) -> Result<Plan> {
+    /// Compares the rendered files with the directory and its lock file. Linear in the
+    /// number of files (plus the sort by path): each file is read and hashed once.
+    pub fn compute(
+        dir: &Path,
+        files: &[OutputFile],
+        spec: SpecFile<'_>,
+        force: bool,
+    ) -> Result<Plan> {
         let old_lock = Lock::read(dir)?;
-        let old: BTreeMap<&str, &LockEntry> = old_lock
-            .as_ref()
-            .map(|l| l.files.iter().map(|e| (e.path.as_str(), e)).collect())
-            .unwrap_or_default();
-        let mut entries = Vec::new();
-        let mut lock_files = Vec::new();
+        let old: BTreeMap<&str, &LockEntry> = match &old_lock {
+            Some(lock) => lock.trusted_entries(spec.path)?,
+            None => BTreeMap::new(),
+        };
+        let mut checked = HashSet::new();
+        let mut entries = Vec::with_capacity(files.len() + 2);
+        let mut lock_files = Vec::with_capacity(files.len());
         for file in files {
-            check_relative(&file.path)?;
-            let new_hash = sha256_hex(file.contents.as_bytes());
+            check_writable(dir, &file.path, spec.path, &mut checked)?;
             let disk = read_optional(&dir.join(&file.path))?;
             let previous = old.get(file.path.as_str());
             let action = match &disk {
@@ -102,7 +119,7 @@ impl Plan {
             };
             let lock_hash = match (action, previous) {
                 (Action::KeptEdited, Some(p)) => p.sha256.clone(),
-                _ => new_hash,
+                _ => sha256_hex(file.contents.as_bytes()),
             };
             // A file that was never ours stays out of the lock, so it keeps that status.
             if action != Action::KeptExisting {
@@ -121,29 +138,42 @@ impl Plan {
         }
         let rendered: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
         for (path, entry) in &old {
-            if rendered.contains(path) || check_relative(path).is_err() {
+            if rendered.contains(path) {
                 continue;
             }
-            if !dir.join(path).exists() {
-                continue;
+            if let Some(action) = orphan_action(dir, path, entry, &mut checked) {
+                entries.push(PlanEntry {
+                    path: path.to_string(),
+                    kind: entry.kind,
+                    action,
+                    contents: None,
+                });
             }
-            let action = match entry.kind {
-                FileKind::Managed => Action::Delete,
-                FileKind::Scaffolded => Action::KeptOrphan,
+        }
+        if spec.write {
+            let path = spec
+                .path
+                .expect("a spec that is written is inside the folder");
+            check_no_symlink(dir, path, &mut checked)?;
+            let action = match read_optional(&dir.join(path))? {
+                None => Action::Create,
+                Some(d) if d == spec.text.as_bytes() => Action::Unchanged,
+                Some(_) => Action::Overwrite,
             };
             entries.push(PlanEntry {
                 path: path.to_string(),
-                kind: entry.kind,
+                kind: FileKind::Spec,
                 action,
-                contents: None,
+                contents: Some(spec.text.to_string()),
             });
         }
         let lock = Lock {
             tool: TOOL_VERSION.to_string(),
-            spec: sha256_hex(spec_text.as_bytes()),
+            spec: sha256_hex(spec.text.as_bytes()),
             files: lock_files,
         };
         let lock_text = lock.to_text();
+        check_no_symlink(dir, LOCK_FILE, &mut checked)?;
         let lock_action = match read_optional(&dir.join(LOCK_FILE))? {
             None => Action::Create,
             Some(d) if d == lock_text.as_bytes() => Action::Unchanged,
@@ -170,16 +200,63 @@ impl Plan {
         self.entries.iter().filter(|e| e.action == action).count()
     }
 
-    /// Carries the plan out as one transaction: every file lands, or none does.
+    /// Carries the plan out as one transaction: every file lands, or none does. The lock
+    /// goes last, so it never names a file that is not in place.
     pub fn apply(&self) -> Result<()> {
-        let changes: Vec<Change<'_>> = self
-            .drift()
+        let (lock, files): (Vec<&PlanEntry>, Vec<&PlanEntry>) =
+            self.drift().partition(|e| e.path == LOCK_FILE);
+        let changes: Vec<Change<'_>> = files
+            .into_iter()
+            .chain(lock)
             .map(|e| Change {
                 path: &e.path,
                 contents: e.contents.as_deref(),
-                create: e.action == Action::Create,
             })
             .collect();
         transaction::apply(&self.dir, &changes)
+    }
+}
+
+/// A rendered path must be a plain relative path inside the folder, reached through no
+/// symbolic link, and none of the files the render itself owns in other ways.
+fn check_writable(
+    dir: &Path,
+    path: &str,
+    spec: Option<&str>,
+    checked: &mut HashSet<PathBuf>,
+) -> Result<()> {
+    check_relative(path)?;
+    let reserved = if path == LOCK_FILE {
+        Some("it is the lock file")
+    } else if Some(path) == spec {
+        Some("it is the spec")
+    } else if is_staging_name(path) {
+        Some("its name is kept for dpatterns' own hidden files")
+    } else {
+        None
+    };
+    if let Some(reason) = reserved {
+        return Err(Error::UnsafePath {
+            path: path.to_string(),
+            reason: reason.into(),
+        });
+    }
+    check_no_symlink(dir, path, checked)
+}
+
+/// What happens to a file the lock names that is no longer rendered. Only a regular file,
+/// reached through no link, is touched at all; a managed one is deleted only if it still
+/// holds what the lock says dpatterns wrote there.
+fn orphan_action(
+    dir: &Path,
+    path: &str,
+    entry: &LockEntry,
+    checked: &mut HashSet<PathBuf>,
+) -> Option<Action> {
+    check_no_symlink(dir, path, checked).ok()?;
+    let disk = read_optional(&dir.join(path)).ok()??;
+    match entry.kind {
+        FileKind::Managed if sha256_hex(&disk) == entry.sha256 => Some(Action::Delete),
+        _ => Some(Action::KeptOrphan),
     }
 }

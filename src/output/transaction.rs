@@ -1,170 +1,755 @@
-//! The all-or-nothing write. Every new file is first written beside its target, every file
-//! to replace or delete is moved aside, and only then are the new files moved in; any
-//! failure undoes what was done, so the directory ends as it was.
+//! The all-or-nothing write, safe against a kill at any moment.
+//!
+//! A transaction first writes a journal (`.dpatterns-journal`) naming every file it will
+//! write, with the hash of its final contents, and every file it will delete. Then it
+//! writes each new file beside its target (`.NAME.dpatterns-new`, flushed to disk) and
+//! links each file it will replace or delete to a backup (`.NAME.dpatterns-old`), all
+//! without touching a single target. Only then does it mark the journal committed and move
+//! the new files over their targets, one atomic rename each, the lock file last; the
+//! backups and the journal go once everything is in place.
+//!
+//! So a target is never half written, and the lock only ever names files that are in
+//! place. A command killed part-way leaves the journal behind, and the next command calls
+//! [`recover`] before it looks at the folder: a journal that was not committed is undone
+//! (the folder is as before), a committed one is finished (the folder is as after),
+//! checking every staged file against the hash the journal recorded. A failure that is
+//! not a kill (a full disk, an immutable file) undoes everything at once.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::paths::{check_no_symlink, sibling};
+use super::lock::sha256_hex;
+use super::paths::{
+    check_no_symlink, check_relative, is_staging_name, read_optional, regular_file_at, sibling,
+};
 use crate::error::{Error, Result};
+
+/// The journal of a transaction under way, in the folder it writes to.
+pub const JOURNAL: &str = ".dpatterns-journal";
+
+const HEADER: &str = "dpatterns-journal 1\n";
+const END: &str = "end\n";
+const COMMIT: &str = "commit\n";
 
 /// One change to one path: write `contents` there, or delete the file when `None`.
 #[derive(Debug, Clone, Copy)]
 pub struct Change<'a> {
     pub path: &'a str,
     pub contents: Option<&'a str>,
-    /// The path is free: the file goes straight to its place.
-    pub create: bool,
 }
 
-/// Carries out every change, or none.
+/// Carries out every change, or none. The changes are made in the order given, so the one
+/// that must land last (the lock) goes last.
 pub fn apply(dir: &Path, changes: &[Change<'_>]) -> Result<()> {
-    let mut tx = Transaction::default();
-    match tx.run(dir, changes) {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut checked = HashSet::new();
+    for change in changes {
+        check_relative(change.path)?;
+        check_no_symlink(dir, change.path, &mut checked)?;
+    }
+    let mut tx = Transaction::new(dir);
+    match tx.prepare(changes).and_then(|()| tx.commit()) {
         Ok(()) => {
-            tx.commit();
+            tx.finish();
             Ok(())
         }
         Err(e) => {
-            tx.rollback();
+            tx.undo();
             Err(e)
         }
     }
 }
 
-#[derive(Debug, Default)]
+/// Whether a transaction was interrupted in `dir` and waits for [`recover`].
+pub fn pending(dir: &Path) -> bool {
+    fs::symlink_metadata(dir.join(JOURNAL)).is_ok()
+}
+
+/// Finishes or undoes a transaction that was interrupted in `dir`, and says which; `None`
+/// when there was none.
+pub fn recover(dir: &Path) -> Result<Option<String>> {
+    let path = dir.join(JOURNAL);
+    let Some(bytes) = read_optional(&path)? else {
+        return Ok(None);
+    };
+    let journal = Journal::parse(&path, &bytes)?;
+    let note = match journal.state {
+        State::Cut => {
+            "a render was interrupted before it changed anything; removed its journal".to_string()
+        }
+        State::Prepared => {
+            for entry in &journal.entries {
+                let target = dir.join(&entry.path);
+                remove_if_file(&sibling(&target, "new"))?;
+                remove_if_file(&sibling(&target, "old"))?;
+            }
+            for made in journal.dirs.iter().rev() {
+                // Only if empty: anything in it now is not ours to remove.
+                let _ = fs::remove_dir(dir.join(made));
+            }
+            format!(
+                "a render was interrupted before it changed any file; undid it ({} is as it was before)",
+                dir.display()
+            )
+        }
+        State::Committed => {
+            for entry in &journal.entries {
+                finish_entry(dir, &path, entry)?;
+            }
+            for entry in &journal.entries {
+                remove_if_file(&sibling(&dir.join(&entry.path), "old"))?;
+            }
+            format!(
+                "a render was interrupted while it moved files into place; finished it ({} written, {} deleted)",
+                journal
+                    .entries
+                    .iter()
+                    .filter(|e| e.sha256.is_some())
+                    .count(),
+                journal
+                    .entries
+                    .iter()
+                    .filter(|e| e.sha256.is_none())
+                    .count()
+            )
+        }
+    };
+    fs::remove_file(&path).map_err(|source| Error::Write {
+        path: path.clone(),
+        source,
+    })?;
+    sync_dir(dir);
+    Ok(Some(note))
+}
+
+/// Puts one file of a committed journal in place, unless it already is.
+fn finish_entry(dir: &Path, journal: &Path, entry: &JournalEntry) -> Result<()> {
+    let target = dir.join(&entry.path);
+    let Some(hash) = &entry.sha256 else {
+        return remove_if_file(&target);
+    };
+    let temp = sibling(&target, "new");
+    let unfinished = |what: String| Error::Journal {
+        path: journal.to_path_buf(),
+        message: format!("{}: {what}", entry.path),
+    };
+    if let Some(staged) = read_optional(&temp)? {
+        if sha256_hex(&staged) != *hash {
+            return Err(unfinished(format!(
+                "{} is not what the journal recorded",
+                temp.display()
+            )));
+        }
+        return fs::rename(&temp, &target).map_err(|source| Error::Write {
+            path: target.clone(),
+            source,
+        });
+    }
+    match read_optional(&target)? {
+        Some(done) if sha256_hex(&done) == *hash => Ok(()),
+        _ => Err(unfinished(
+            "neither the file nor its staged copy holds what the journal recorded".into(),
+        )),
+    }
+}
+
+fn remove_if_file(path: &Path) -> Result<()> {
+    if regular_file_at(path)?.is_none() {
+        return Ok(());
+    }
+    io_step(path, || fs::remove_file(path))
+}
+
+/// One target of a transaction and the hidden files beside it.
+#[derive(Debug)]
+struct Step {
+    target: PathBuf,
+    contents: Option<String>,
+    /// Where the new contents are staged (`None`: a deletion).
+    temp: Option<PathBuf>,
+    /// Where the current file is kept until the end (`None`: nothing is there yet).
+    backup: Option<PathBuf>,
+    permissions: Option<fs::Permissions>,
+}
+
+#[derive(Debug)]
 struct Transaction {
-    created_dirs: Vec<PathBuf>,
-    staged: Vec<PathBuf>,
-    backups: Vec<(PathBuf, PathBuf)>,
-    placed: Vec<PathBuf>,
+    dir: PathBuf,
+    journal: PathBuf,
+    /// The output folder and its parents that this transaction created, outermost first.
+    made_root: Vec<PathBuf>,
+    /// Folders created inside the output folder, parents first.
+    made_dirs: Vec<PathBuf>,
+    steps: Vec<Step>,
+    /// Hidden files created so far (staged copies and backups).
+    made_files: Vec<PathBuf>,
+    journal_written: bool,
+    committed: bool,
+    /// How many steps are in place.
+    done: usize,
 }
 
 impl Transaction {
-    fn run(&mut self, dir: &Path, changes: &[Change<'_>]) -> Result<()> {
-        let mut checked = HashSet::new();
-        for change in changes {
-            check_no_symlink(dir, change.path, &mut checked)?;
+    fn new(dir: &Path) -> Self {
+        Transaction {
+            dir: dir.to_path_buf(),
+            journal: dir.join(JOURNAL),
+            made_root: Vec::new(),
+            made_dirs: Vec::new(),
+            steps: Vec::new(),
+            made_files: Vec::new(),
+            journal_written: false,
+            committed: false,
+            done: 0,
         }
-        // A new file goes straight to its place (recorded, so a failure removes it); a file
-        // that replaces another is staged beside it and swapped in only at the end.
-        let mut staged = Vec::new();
+    }
+
+    /// Everything that can fail, done beside the targets: nothing a user sees changes.
+    fn prepare(&mut self, changes: &[Change<'_>]) -> Result<()> {
+        self.make_root()?;
+        let mut known_dirs: HashSet<PathBuf> = HashSet::new();
+        let mut missing: BTreeSet<String> = BTreeSet::new();
         for change in changes {
-            let Some(contents) = change.contents else {
-                continue;
-            };
-            let target = dir.join(change.path);
-            self.create_parents(dir, &target)?;
-            // Each file is recorded as soon as it exists, so a failed write is undone too.
-            if change.create {
-                let file = create_new(&target)?;
-                self.placed.push(target.clone());
-                write_all(file, &target, contents)?;
-            } else {
-                let temp = sibling(&target, "new");
-                let file = create_new(&temp)?;
-                self.staged.push(temp.clone());
-                write_all(file, &temp, contents)?;
-                staged.push((temp, target));
-            }
-        }
-        for change in changes {
-            if change.create {
+            let target = self.dir.join(change.path);
+            let existing = regular_file_at(&target)?;
+            if existing.is_none() && change.contents.is_none() {
                 continue;
             }
-            let target = dir.join(change.path);
-            if target.exists() {
-                let backup = sibling(&target, "old");
-                fs::rename(&target, &backup).map_err(|source| Error::Write {
-                    path: target.clone(),
-                    source,
-                })?;
-                self.backups.push((backup, target));
+            if change.contents.is_some() {
+                missing_parents(&self.dir, change.path, &mut known_dirs, &mut missing);
+            }
+            self.steps.push(Step {
+                temp: change.contents.map(|_| sibling(&target, "new")),
+                backup: existing.as_ref().map(|_| sibling(&target, "old")),
+                permissions: existing.map(|m| m.permissions()),
+                contents: change.contents.map(str::to_string),
+                target,
+            });
+        }
+        let missing: Vec<String> = missing.into_iter().collect();
+        self.write_journal(changes, &missing)?;
+        for rel in &missing {
+            let path = self.dir.join(rel);
+            io_step(&path, || fs::create_dir(&path))?;
+            self.made_dirs.push(path);
+        }
+        let mut parents = BTreeSet::new();
+        for i in 0..self.steps.len() {
+            self.stage(i)?;
+            if let Some(parent) = self.steps[i].target.parent() {
+                parents.insert(parent.to_path_buf());
             }
         }
-        // Swapped in order; what is not swapped yet stays staged for the rollback.
-        self.staged.clear();
-        for (i, (from, to)) in staged.iter().enumerate() {
-            if let Err(source) = fs::rename(from, to) {
-                self.staged
-                    .extend(staged[i..].iter().map(|(from, _)| from.clone()));
-                return Err(Error::Write {
-                    path: to.clone(),
-                    source,
-                });
-            }
-            self.placed.push(to.clone());
+        // The staged files' names must be on disk before the commit promises them.
+        for parent in &parents {
+            sync_dir(parent);
         }
         Ok(())
     }
 
-    fn create_parents(&mut self, root: &Path, target: &Path) -> Result<()> {
-        let Some(parent) = target.parent() else {
-            return Ok(());
-        };
+    /// Creates the output folder and any missing parent (`render -o a/b/c`).
+    fn make_root(&mut self) -> Result<()> {
         let mut missing = Vec::new();
-        let mut cur = parent;
-        while !cur.exists() {
+        let mut cur = self.dir.as_path();
+        while !cur.as_os_str().is_empty() && fs::symlink_metadata(cur).is_err() {
             missing.push(cur.to_path_buf());
-            if cur == root {
-                break;
-            }
             match cur.parent() {
                 Some(p) => cur = p,
                 None => break,
             }
         }
         for dir in missing.into_iter().rev() {
-            fs::create_dir(&dir).map_err(|source| Error::Write {
-                path: dir.clone(),
-                source,
-            })?;
-            self.created_dirs.push(dir);
+            io_step(&dir, || fs::create_dir(&dir))?;
+            self.made_root.push(dir);
         }
         Ok(())
     }
 
-    fn commit(self) {
-        for (backup, _) in self.backups {
-            let _ = fs::remove_file(backup);
+    fn write_journal(&mut self, changes: &[Change<'_>], missing: &[String]) -> Result<()> {
+        let mut text = String::from(HEADER);
+        for rel in missing {
+            text.push_str(&format!("mkdir {rel}\n"));
         }
+        for change in changes {
+            match change.contents {
+                Some(c) => text.push_str(&format!(
+                    "write {} {}\n",
+                    sha256_hex(c.as_bytes()),
+                    change.path
+                )),
+                None => text.push_str(&format!("delete {}\n", change.path)),
+            }
+        }
+        text.push_str(END);
+        let file = create_new(&self.journal).map_err(|e| match e {
+            Error::Write { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                Error::Journal {
+                    path: self.journal.clone(),
+                    message: "another render is under way here, or one was interrupted".into(),
+                }
+            }
+            other => other,
+        })?;
+        self.journal_written = true;
+        write_synced(file, &self.journal, text.as_bytes())?;
+        sync_dir(&self.dir);
+        Ok(())
     }
 
-    fn rollback(self) {
-        for placed in &self.placed {
-            let _ = fs::remove_file(placed);
+    /// Writes one new file beside its target and keeps a link to the file it replaces.
+    fn stage(&mut self, i: usize) -> Result<()> {
+        let step = &self.steps[i];
+        let (temp, backup) = (step.temp.clone(), step.backup.clone());
+        if let Some(backup) = backup {
+            clear_leftover(&backup)?;
+            let target = &self.steps[i].target;
+            if io_step(&backup, || fs::hard_link(target, &backup)).is_err() {
+                // A file system without hard links: a copy serves as well.
+                let bytes = read_optional(target)?.unwrap_or_default();
+                let file = create_new(&backup)?;
+                self.made_files.push(backup.clone());
+                write_synced(file, &backup, &bytes)?;
+            }
+            self.made_files.push(backup);
         }
-        for staged in &self.staged {
-            let _ = fs::remove_file(staged);
+        if let Some(temp) = temp {
+            clear_leftover(&temp)?;
+            let file = create_new(&temp)?;
+            self.made_files.push(temp.clone());
+            let step = &self.steps[i];
+            if let Some(permissions) = &step.permissions {
+                // A replaced file keeps its mode: 0600 stays 0600.
+                file.set_permissions(permissions.clone())
+                    .map_err(|source| Error::Write {
+                        path: temp.clone(),
+                        source,
+                    })?;
+            }
+            let contents = step.contents.as_deref().unwrap_or_default();
+            write_synced(file, &temp, contents.as_bytes())?;
         }
-        for (backup, target) in self.backups.iter().rev() {
-            let _ = fs::rename(backup, target);
+        Ok(())
+    }
+
+    /// The point of no return: from here on an interrupted transaction is finished, not
+    /// undone.
+    fn commit(&mut self) -> Result<()> {
+        let mut journal = fs::OpenOptions::new()
+            .append(true)
+            .open(&self.journal)
+            .map_err(|source| Error::Write {
+                path: self.journal.clone(),
+                source,
+            })?;
+        io_step(&self.journal, || {
+            journal.write_all(COMMIT.as_bytes())?;
+            journal.sync_all()
+        })?;
+        self.committed = true;
+        let mut parents = BTreeSet::new();
+        for step in &self.steps {
+            io_step(&step.target, || match &step.temp {
+                Some(temp) => fs::rename(temp, &step.target),
+                None => fs::remove_file(&step.target),
+            })?;
+            self.done += 1;
+            if let Some(parent) = step.target.parent() {
+                parents.insert(parent.to_path_buf());
+            }
         }
-        for dir in self.created_dirs.iter().rev() {
+        for parent in &parents {
+            sync_dir(parent);
+        }
+        Ok(())
+    }
+
+    /// Removes the backups, then the journal. Every file is in place already, so nothing
+    /// here fails the command: a backup that cannot be removed keeps the journal, and the
+    /// next command's [`recover`] removes both.
+    fn finish(self) {
+        let mut clean = true;
+        for step in &self.steps {
+            if let Some(backup) = &step.backup {
+                clean &= io_step(backup, || fs::remove_file(backup)).is_ok();
+            }
+        }
+        if clean {
+            let _ = io_step(&self.journal, || fs::remove_file(&self.journal));
+        }
+        sync_dir(&self.dir);
+    }
+
+    /// Puts back what was there, after a failure that is not a kill.
+    fn undo(self) {
+        for step in self.steps[..self.done].iter().rev() {
+            match &step.backup {
+                Some(backup) => {
+                    let _ = fs::rename(backup, &step.target);
+                }
+                None => {
+                    let _ = fs::remove_file(&step.target);
+                }
+            }
+        }
+        for file in &self.made_files {
+            let _ = fs::remove_file(file);
+        }
+        for dir in self.made_dirs.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+        if self.journal_written {
+            let _ = fs::remove_file(&self.journal);
+        }
+        for dir in self.made_root.iter().rev() {
             let _ = fs::remove_dir(dir);
         }
     }
 }
 
-/// Creates a file that must not exist yet: one that appeared since the plan is not
-/// overwritten.
+/// Adds to `missing` the folders on the way to `path` that do not exist yet, as paths
+/// relative to `root`; `known` caches the folders that do, so each is looked at once.
+fn missing_parents(
+    root: &Path,
+    path: &str,
+    known: &mut HashSet<PathBuf>,
+    missing: &mut BTreeSet<String>,
+) {
+    let Some((parents, _)) = path.rsplit_once('/') else {
+        return;
+    };
+    let mut rel = String::new();
+    for part in parents.split('/') {
+        if !rel.is_empty() {
+            rel.push('/');
+        }
+        rel.push_str(part);
+        if missing.contains(&rel) {
+            continue;
+        }
+        let full = root.join(&rel);
+        if known.contains(&full) {
+            continue;
+        }
+        if fs::symlink_metadata(&full).is_ok() {
+            known.insert(full);
+        } else {
+            missing.insert(rel.clone());
+        }
+    }
+}
+
+/// A staged copy or backup left by an older dpatterns, or by a command that was killed
+/// without a journal to say so, is ours to remove; anything else at that name is refused.
+fn clear_leftover(path: &Path) -> Result<()> {
+    if regular_file_at(path)?.is_some() {
+        io_step(path, || fs::remove_file(path))?;
+    }
+    Ok(())
+}
+
+/// Creates a file that must not exist yet.
 fn create_new(path: &Path) -> Result<fs::File> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
+    io_step(path, || {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+    })
+}
+
+/// Writes the whole contents and flushes them to disk before the file is used. Written in
+/// two halves in test builds, so a kill can land in the middle of a file.
+fn write_synced(mut file: fs::File, path: &Path, bytes: &[u8]) -> Result<()> {
+    let (first, second) = bytes.split_at(bytes.len() / 2);
+    io_step(path, || file.write_all(first))?;
+    io_step(path, || {
+        file.write_all(second)?;
+        file.sync_all()
+    })
+}
+
+/// Makes the names created or renamed in a folder durable. A file system that cannot sync
+/// a folder loses only durability across a power cut, not correctness.
+fn sync_dir(dir: &Path) {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    if let Ok(handle) = fs::File::open(dir) {
+        let _ = handle.sync_all();
+    }
+}
+
+/// A journal as read back by [`recover`].
+#[derive(Debug)]
+struct Journal {
+    state: State,
+    dirs: Vec<String>,
+    entries: Vec<JournalEntry>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    /// Cut short while being written: nothing else had been done.
+    Cut,
+    /// Complete, not committed: no target had been touched.
+    Prepared,
+    /// Committed: targets may be partly replaced.
+    Committed,
+}
+
+#[derive(Debug)]
+struct JournalEntry {
+    path: String,
+    /// The final contents' hash; `None` for a deletion.
+    sha256: Option<String>,
+}
+
+impl Journal {
+    fn parse(path: &Path, bytes: &[u8]) -> Result<Journal> {
+        let bad = |message: String| Error::Journal {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| bad("it is not UTF-8".into()))?;
+        // Only whole lines count: a line cut short by a kill is no line.
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let (body, state) = match lines.iter().position(|l| *l == END) {
+            None => (&lines[..], State::Cut),
+            Some(end) if lines[end + 1..] == [COMMIT] => (&lines[..end], State::Committed),
+            Some(end) if lines.len() <= end + 2 => (&lines[..end], State::Prepared),
+            Some(_) => return Err(bad("it goes on after its end".into())),
+        };
+        let mut journal = Journal {
+            state,
+            dirs: Vec::new(),
+            entries: Vec::new(),
+        };
+        if journal.state == State::Cut {
+            return Ok(journal);
+        }
+        if body.first() != Some(&HEADER) {
+            return Err(bad("it does not start with its header".into()));
+        }
+        for line in &body[1..] {
+            let line = line.trim_end_matches('\n');
+            let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+            let (sha256, rel) = match word {
+                "mkdir" => (None, rest),
+                "delete" => (None, rest),
+                "write" => {
+                    let (hash, rel) = rest.split_once(' ').unwrap_or(("", ""));
+                    (Some(hash.to_string()), rel)
+                }
+                _ => return Err(bad(format!("unknown line `{}`", line.escape_debug()))),
+            };
+            if check_relative(rel).is_err() || is_staging_name(rel) {
+                return Err(bad(format!("it names `{}`", rel.escape_debug())));
+            }
+            if word == "mkdir" {
+                journal.dirs.push(rel.to_string());
+            } else {
+                journal.entries.push(JournalEntry {
+                    path: rel.to_string(),
+                    sha256,
+                });
+            }
+        }
+        Ok(journal)
+    }
+}
+
+/// One change to the disk, named by the path it changes, so every failure says where.
+fn io_step<T>(path: &Path, op: impl FnOnce() -> std::io::Result<T>) -> Result<T> {
+    fault_point()
+        .and_then(|()| op())
         .map_err(|source| Error::Write {
             path: path.to_path_buf(),
             source,
         })
 }
 
-fn write_all(mut file: fs::File, path: &Path, contents: &str) -> Result<()> {
-    use std::io::Write as _;
-    file.write_all(contents.as_bytes())
-        .map_err(|source| Error::Write {
-            path: path.to_path_buf(),
-            source,
-        })
+/// Test hooks, read only in debug builds (a release binary has no such variables), that
+/// count the changes a transaction makes to the disk: `DPATTERNS_TEST_KILL_AT=N` aborts the
+/// process just before the N-th, as a SIGKILL would (no destructor, no cleanup), and
+/// `DPATTERNS_TEST_FAIL_AT=N` makes the N-th fail as a full disk would.
+#[cfg(debug_assertions)]
+fn fault_point() -> std::io::Result<()> {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static AT: OnceLock<(Option<usize>, Option<usize>)> = OnceLock::new();
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let var = |name| std::env::var(name).ok().and_then(|v| v.parse().ok());
+    let (kill, fail) =
+        *AT.get_or_init(|| (var("DPATTERNS_TEST_KILL_AT"), var("DPATTERNS_TEST_FAIL_AT")));
+    if kill.is_none() && fail.is_none() {
+        return Ok(());
+    }
+    let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
+    if kill == Some(n) {
+        std::process::abort();
+    }
+    if fail == Some(n) {
+        return Err(std::io::Error::other(
+            "failure injected by DPATTERNS_TEST_FAIL_AT",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(debug_assertions))]
+fn fault_point() -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal(text: &str) -> Result<Journal> {
+        Journal::parse(Path::new(JOURNAL), text.as_bytes())
+    }
+
+    #[test]
+    fn a_journal_cut_while_written_is_recognised() {
+        let j = journal("dpatterns-journal 1\nwrite abc k8s/append\nwri").unwrap();
+        assert_eq!(j.state, State::Cut);
+        let j = journal("dpatterns-journal 1\nwrite abc k8s/a.yaml\nend").unwrap();
+        assert_eq!(j.state, State::Cut);
+    }
+
+    #[test]
+    fn only_a_whole_commit_mark_commits() {
+        let base = "dpatterns-journal 1\nmkdir k8s\nwrite abc k8s/a.yaml\ndelete k8s/b.yaml\nend\n";
+        assert_eq!(journal(base).unwrap().state, State::Prepared);
+        assert_eq!(
+            journal(&format!("{base}comm")).unwrap().state,
+            State::Prepared
+        );
+        let done = journal(&format!("{base}commit\n")).unwrap();
+        assert_eq!(done.state, State::Committed);
+        assert_eq!(done.dirs, ["k8s"]);
+        assert_eq!(done.entries.len(), 2);
+        assert_eq!(done.entries[0].sha256.as_deref(), Some("abc"));
+        assert_eq!(done.entries[1].sha256, None);
+    }
+
+    #[test]
+    fn a_journal_naming_a_path_outside_the_folder_is_refused() {
+        let err = journal("dpatterns-journal 1\ndelete ../x\nend\ncommit\n").unwrap_err();
+        assert!(err.to_string().contains("names `../x`"), "{err}");
+    }
+
+    #[test]
+    fn a_transaction_lands_every_file_and_leaves_nothing_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("a/b");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("old.txt"), "old").unwrap();
+        fs::write(root.join("gone.txt"), "gone").unwrap();
+        apply(
+            &root,
+            &[
+                Change {
+                    path: "x/y/new.txt",
+                    contents: Some("new"),
+                },
+                Change {
+                    path: "old.txt",
+                    contents: Some("replaced"),
+                },
+                Change {
+                    path: "gone.txt",
+                    contents: None,
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(fs::read_to_string(root.join("x/y/new.txt")).unwrap(), "new");
+        assert_eq!(
+            fs::read_to_string(root.join("old.txt")).unwrap(),
+            "replaced"
+        );
+        assert!(!root.join("gone.txt").exists());
+        let names: Vec<String> = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.contains(".dpatterns-")),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn a_committed_journal_is_finished_and_a_prepared_one_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("a.txt"), "before").unwrap();
+        let hash = sha256_hex(b"after");
+        let text = format!("{HEADER}write {hash} a.txt\n{END}");
+
+        fs::write(root.join(JOURNAL), &text).unwrap();
+        fs::write(root.join(".a.txt.dpatterns-new"), "after").unwrap();
+        let note = recover(root).unwrap().unwrap();
+        assert!(note.contains("undid it"), "{note}");
+        assert_eq!(fs::read_to_string(root.join("a.txt")).unwrap(), "before");
+        assert!(!root.join(".a.txt.dpatterns-new").exists());
+
+        fs::write(root.join(JOURNAL), format!("{text}{COMMIT}")).unwrap();
+        fs::write(root.join(".a.txt.dpatterns-new"), "after").unwrap();
+        let note = recover(root).unwrap().unwrap();
+        assert!(
+            note.contains("finished it (1 written, 0 deleted)"),
+            "{note}"
+        );
+        assert_eq!(fs::read_to_string(root.join("a.txt")).unwrap(), "after");
+        assert!(!root.join(JOURNAL).exists());
+        assert_eq!(recover(root).unwrap(), None);
+    }
+
+    #[test]
+    fn a_staged_copy_that_differs_from_the_journal_is_never_moved_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("a.txt"), "before").unwrap();
+        let hash = sha256_hex(b"after");
+        fs::write(
+            root.join(JOURNAL),
+            format!("{HEADER}write {hash} a.txt\n{END}{COMMIT}"),
+        )
+        .unwrap();
+        fs::write(root.join(".a.txt.dpatterns-new"), "aft").unwrap();
+        let err = recover(root).unwrap_err();
+        assert!(
+            err.to_string().contains("not what the journal recorded"),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(root.join("a.txt")).unwrap(), "before");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_file_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret.txt");
+        fs::write(&file, "old").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+        apply(
+            dir.path(),
+            &[Change {
+                path: "secret.txt",
+                contents: Some("new"),
+            }],
+        )
+        .unwrap();
+        let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }

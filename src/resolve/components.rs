@@ -23,8 +23,10 @@ impl<'a> Resolver<'a> {
         let catalog: &'a Catalog = self.catalog;
         match catalog.pattern(id) {
             None => {
-                let help = did_you_mean(id, catalog.pattern_ids())
-                    .or_else(|| Some("`dpatterns list` shows the catalog".into()));
+                let help = Some(crate::error::unknown_pattern_help(
+                    id,
+                    catalog.pattern_ids(),
+                ));
                 self.err(
                     path,
                     format!("unknown pattern `{id}`"),

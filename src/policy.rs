@@ -30,14 +30,44 @@ pub fn apply(objects: &mut [Object], system: &System) {
         if is_namespaced(&kind) && metadata["namespace"].is_null() {
             metadata["namespace"] = json!(system.namespace);
         }
+        let mut low_uids = Vec::new();
         if let Some(template) = object.pod_template_mut() {
             fill_map(&mut template["metadata"]["labels"], &labels);
             for need in needs {
-                apply_needs(&mut template["spec"], need);
+                low_uids.extend(apply_needs(&mut template["spec"], need));
             }
             harden_pod(&mut template["spec"], &system.defaults);
         }
+        for (container, uid) in low_uids {
+            justify_low_uid(&mut object.value["metadata"], &container, uid);
+        }
     }
+}
+
+/// checkov's CKV_K8S_40 wants UIDs of 10000 and above, which the defaults meet; an
+/// upstream image built for a lower one (redis: 999) is declared in `pattern.yaml`, so the
+/// workload says so where checkov reads it, as a skip annotation naming the container.
+const HIGH_UID: i64 = 10000;
+
+fn justify_low_uid(metadata: &mut Value, container: &str, uid: i64) {
+    if !metadata["annotations"].is_object() {
+        metadata["annotations"] = json!({});
+    }
+    let annotations = metadata["annotations"].as_object_mut().expect("set above");
+    let reason = format!(
+        "CKV_K8S_40=container {container} runs as UID {uid}, the user its image is built for (declared in pattern.yaml)"
+    );
+    if annotations
+        .values()
+        .any(|v| v.as_str() == Some(reason.as_str()))
+    {
+        return;
+    }
+    let key = (1..)
+        .map(|n| format!("checkov.io/skip{n}"))
+        .find(|k| !annotations.contains_key(k))
+        .expect("an unused index exists");
+    annotations.insert(key, json!(reason));
 }
 
 /// What `pattern.yaml` declares a container needs (an off-the-shelf image's UID, the
@@ -46,8 +76,11 @@ pub fn apply(objects: &mut [Object], system: &System) {
 /// a template's or patch's mount at the path, or its own UID, is kept. The restricted
 /// profile still holds, since the declaration cannot name root (checked when the catalog
 /// loads) and the hardening below fills everything else.
-fn apply_needs(pod: &mut Value, need: &ContainerDoc) {
+///
+/// Returns the containers left with a UID below [`HIGH_UID`], for [`justify_low_uid`].
+fn apply_needs(pod: &mut Value, need: &ContainerDoc) -> Vec<(String, i64)> {
     let mut volumes: Vec<Value> = Vec::new();
+    let mut low_uids = Vec::new();
     for list in ["initContainers", "containers"] {
         let Some(containers) = pod[list].as_array_mut() else {
             continue;
@@ -62,6 +95,11 @@ fn apply_needs(pod: &mut Value, need: &ContainerDoc) {
             }
             if let Some(gid) = need.run_as_group.or(need.run_as_user) {
                 fill_map(security, &json!({"runAsGroup": gid}));
+            }
+            if let Some(uid) = security["runAsUser"].as_i64()
+                && uid < HIGH_UID
+            {
+                low_uids.push((need.name.clone(), uid));
             }
             for w in &need.writable {
                 if !container["volumeMounts"].is_array() {
@@ -81,7 +119,7 @@ fn apply_needs(pod: &mut Value, need: &ContainerDoc) {
         }
     }
     if volumes.is_empty() {
-        return;
+        return low_uids;
     }
     if !pod["volumes"].is_array() {
         pod["volumes"] = json!([]);
@@ -92,6 +130,7 @@ fn apply_needs(pod: &mut Value, need: &ContainerDoc) {
             existing.push(volume);
         }
     }
+    low_uids
 }
 
 fn system_labels(system: &System) -> Value {
@@ -191,7 +230,8 @@ mod tests {
             {"name": "app", "image": "a:1"},
             {"name": "cache", "image": "redis:7.4.1", "volumeMounts": [{"name": "own", "mountPath": "/tmp"}]},
         ]});
-        apply_needs(&mut pod, &cache_needs());
+        let low = apply_needs(&mut pod, &cache_needs());
+        assert_eq!(low, [("cache".to_string(), 999)]);
         assert_eq!(
             pod["containers"][1],
             json!({"name": "cache", "image": "redis:7.4.1",
@@ -212,7 +252,8 @@ mod tests {
     fn hardening_after_needs_keeps_the_pod_restricted() {
         let mut pod = json!({"containers": [{"name": "cache", "image": "redis:7.4.1",
             "securityContext": {"runAsUser": 1234}}]});
-        apply_needs(&mut pod, &cache_needs());
+        let low = apply_needs(&mut pod, &cache_needs());
+        assert_eq!(low, [("cache".to_string(), 1234)]);
         let security = &pod["containers"][0]["securityContext"];
         assert_eq!(security["runAsUser"], 1234, "a template's own UID is kept");
         assert_eq!(security["runAsGroup"], 999);
@@ -231,6 +272,20 @@ mod tests {
         assert_eq!(security["readOnlyRootFilesystem"], true);
         assert_eq!(security["capabilities"], json!({"drop": ["ALL"]}));
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    }
+
+    #[test]
+    fn a_declared_low_uid_is_justified_for_checkov_once_beside_other_skips() {
+        let mut metadata = json!({"annotations": {"checkov.io/skip1": "CKV_K8S_8=own"}});
+        justify_low_uid(&mut metadata, "cache", 999);
+        justify_low_uid(&mut metadata, "cache", 999);
+        assert_eq!(
+            metadata["annotations"],
+            json!({
+                "checkov.io/skip1": "CKV_K8S_8=own",
+                "checkov.io/skip2": "CKV_K8S_40=container cache runs as UID 999, the user its image is built for (declared in pattern.yaml)",
+            })
+        );
     }
 
     #[test]

@@ -287,7 +287,11 @@ fn print_json_error(e: &Error) {
             })).collect::<Vec<_>>()
         }),
         Error::Checks { failures, .. } => serde_json::json!({"ok": false, "failures": failures}),
-        other => serde_json::json!({"ok": false, "errors": [{"message": other.to_string()}]}),
+        other => {
+            use miette::Diagnostic as _;
+            let help = other.help().map(|h| h.to_string());
+            serde_json::json!({"ok": false, "errors": [{"message": other.to_string(), "help": help}]})
+        }
     };
     println!(
         "{}",

@@ -237,17 +237,11 @@ impl Transaction {
             io_step(&path, || fs::create_dir(&path))?;
             self.made_dirs.push(path);
         }
-        let mut parents = BTreeSet::new();
-        for i in 0..self.steps.len() {
-            self.stage(i)?;
-            if let Some(parent) = self.steps[i].target.parent() {
-                parents.insert(parent.to_path_buf());
-            }
-        }
+        let (made, staged) = for_each_io(&self.steps, stage);
+        self.made_files.extend(made);
+        staged?;
         // The staged files' names must be on disk before the commit promises them.
-        for parent in &parents {
-            sync_dir(parent);
-        }
+        sync_parents(&self.steps);
         Ok(())
     }
 
@@ -300,41 +294,6 @@ impl Transaction {
         Ok(())
     }
 
-    /// Writes one new file beside its target and keeps a link to the file it replaces.
-    fn stage(&mut self, i: usize) -> Result<()> {
-        let step = &self.steps[i];
-        let (temp, backup) = (step.temp.clone(), step.backup.clone());
-        if let Some(backup) = backup {
-            clear_leftover(&backup)?;
-            let target = &self.steps[i].target;
-            if io_step(&backup, || fs::hard_link(target, &backup)).is_err() {
-                // A file system without hard links: a copy serves as well.
-                let bytes = read_optional(target)?.unwrap_or_default();
-                let file = create_new(&backup)?;
-                self.made_files.push(backup.clone());
-                write_synced(file, &backup, &bytes)?;
-            }
-            self.made_files.push(backup);
-        }
-        if let Some(temp) = temp {
-            clear_leftover(&temp)?;
-            let file = create_new(&temp)?;
-            self.made_files.push(temp.clone());
-            let step = &self.steps[i];
-            if let Some(permissions) = &step.permissions {
-                // A replaced file keeps its mode: 0600 stays 0600.
-                file.set_permissions(permissions.clone())
-                    .map_err(|source| Error::Write {
-                        path: temp.clone(),
-                        source,
-                    })?;
-            }
-            let contents = step.contents.as_deref().unwrap_or_default();
-            write_synced(file, &temp, contents.as_bytes())?;
-        }
-        Ok(())
-    }
-
     /// The point of no return: from here on an interrupted transaction is finished, not
     /// undone.
     fn commit(&mut self) -> Result<()> {
@@ -350,20 +309,14 @@ impl Transaction {
             journal.sync_all()
         })?;
         self.committed = true;
-        let mut parents = BTreeSet::new();
         for step in &self.steps {
             io_step(&step.target, || match &step.temp {
                 Some(temp) => fs::rename(temp, &step.target),
                 None => fs::remove_file(&step.target),
             })?;
             self.done += 1;
-            if let Some(parent) = step.target.parent() {
-                parents.insert(parent.to_path_buf());
-            }
         }
-        for parent in &parents {
-            sync_dir(parent);
-        }
+        sync_parents(&self.steps);
         Ok(())
     }
 
@@ -408,6 +361,93 @@ impl Transaction {
             let _ = fs::remove_dir(dir);
         }
     }
+}
+
+/// Writes one new file beside its target and keeps a link to the file it replaces;
+/// `made` collects what it created, for the undo.
+fn stage(step: &Step, made: &mut Vec<PathBuf>) -> Result<()> {
+    if let Some(backup) = &step.backup {
+        clear_leftover(backup)?;
+        if io_step(backup, || fs::hard_link(&step.target, backup)).is_err() {
+            // A file system without hard links: a copy serves as well.
+            let bytes = read_optional(&step.target)?.unwrap_or_default();
+            let file = create_new(backup)?;
+            made.push(backup.clone());
+            write_synced(file, backup, &bytes)?;
+        }
+        made.push(backup.clone());
+    }
+    if let Some(temp) = &step.temp {
+        clear_leftover(temp)?;
+        let file = create_new(temp)?;
+        made.push(temp.clone());
+        if let Some(permissions) = &step.permissions {
+            // A replaced file keeps its mode: 0600 stays 0600.
+            file.set_permissions(permissions.clone())
+                .map_err(|source| Error::Write {
+                    path: temp.clone(),
+                    source,
+                })?;
+        }
+        let contents = step.contents.as_deref().unwrap_or_default();
+        write_synced(file, temp, contents.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Makes the names in every folder a step touched durable.
+fn sync_parents(steps: &[Step]) {
+    let parents: BTreeSet<&Path> = steps.iter().filter_map(|s| s.target.parent()).collect();
+    let parents: Vec<&Path> = parents.into_iter().collect();
+    let _ = for_each_io(&parents, |dir, _| {
+        sync_dir(dir);
+        Ok(())
+    });
+}
+
+/// Runs `f` over `items` on several threads when there are many: writing and syncing
+/// files waits on the disk, not on a core, and a file system commits the syncs of many
+/// threads together (thousands of files one after the other would wait minutes). Returns
+/// every path `f` created, and the first error in the order of `items`.
+fn for_each_io<T: Sync>(
+    items: &[T],
+    f: impl Fn(&T, &mut Vec<PathBuf>) -> Result<()> + Sync,
+) -> (Vec<PathBuf>, Result<()>) {
+    const MAX_THREADS: usize = 16;
+    const PER_THREAD: usize = 32;
+    let run = |part: &[T]| {
+        let mut made = Vec::new();
+        for item in part {
+            if let Err(e) = f(item, &mut made) {
+                return (made, Err(e));
+            }
+        }
+        (made, Ok(()))
+    };
+    let threads = (items.len() / PER_THREAD).clamp(1, MAX_THREADS);
+    if threads == 1 {
+        return run(items);
+    }
+    let chunk = items.len().div_ceil(threads);
+    let parts: Vec<(Vec<PathBuf>, Result<()>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || run(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a writer thread panicked"))
+            .collect()
+    });
+    let mut made = Vec::new();
+    let mut result = Ok(());
+    for (part_made, part_result) in parts {
+        made.extend(part_made);
+        if result.is_ok() {
+            result = part_result;
+        }
+    }
+    (made, result)
 }
 
 /// Adds to `missing` the folders on the way to `path` that do not exist yet, as paths
@@ -731,6 +771,26 @@ mod tests {
             "{err}"
         );
         assert_eq!(fs::read_to_string(root.join("a.txt")).unwrap(), "before");
+    }
+
+    #[test]
+    fn hundreds_of_files_are_staged_on_several_threads_and_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<String> = (0..300).map(|i| format!("d{}/f{i}.txt", i % 7)).collect();
+        fs::create_dir(dir.path().join("d0")).unwrap();
+        fs::write(dir.path().join("d0/f0.txt"), "old").unwrap();
+        let changes: Vec<Change<'_>> = paths
+            .iter()
+            .map(|p| Change {
+                path: p,
+                contents: Some(p),
+            })
+            .collect();
+        apply(dir.path(), &changes).unwrap();
+        for p in &paths {
+            assert_eq!(fs::read_to_string(dir.path().join(p)).unwrap(), *p);
+        }
+        assert!(!pending(dir.path()));
     }
 
     #[cfg(unix)]

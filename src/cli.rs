@@ -86,6 +86,7 @@ enum Command {
         /// Replace an existing dpatterns.yaml and overwrite edited files
         #[arg(long)]
         force: bool,
+        /// Print the result as text, or as JSON for scripts
         #[arg(long, value_enum, default_value_t = FormatArg::Text)]
         format: FormatArg,
     },
@@ -106,13 +107,16 @@ enum Command {
         /// Overwrite scaffolded files even if you edited them
         #[arg(long)]
         force: bool,
+        /// Print the plan as text, or as JSON for scripts
         #[arg(long, value_enum, default_value_t = FormatArg::Text)]
         format: FormatArg,
     },
     /// Check the spec and every rule on the rendered output, in memory
     Validate {
+        /// The spec
         #[arg(short = 'f', long = "file", default_value = commands::DEFAULT_SPEC)]
         file: PathBuf,
+        /// Print the verdict as text, or as JSON for scripts
         #[arg(long, value_enum, default_value_t = FormatArg::Text)]
         format: FormatArg,
     },
@@ -130,7 +134,10 @@ enum Command {
         force: bool,
     },
     /// Print shell completions
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell to complete in
+        shell: clap_complete::Shell,
+    },
 }
 
 pub fn main() -> i32 {
@@ -180,11 +187,11 @@ fn run(cli: Cli, stdout_tty: bool) -> dpatterns::Result<i32> {
     let verbosity = verbosity(&cli);
     let mut stdout = std::io::stdout().lock();
     let out: &mut dyn Write = &mut stdout;
+    let catalog = Catalog::load(cli.templates.as_deref())?;
     if let Command::Completions { shell } = &cli.command {
-        clap_complete::generate(*shell, &mut Cli::command(), "dpatterns", out);
+        clap_complete::generate(*shell, &mut completion_command(&catalog), "dpatterns", out);
         return Ok(0);
     }
-    let catalog = Catalog::load(cli.templates.as_deref())?;
     match cli.command {
         Command::List => commands::list(&catalog, out).map(|()| 0),
         Command::Show { pattern } => commands::show(&catalog, &pattern, out).map(|()| 0),
@@ -244,6 +251,30 @@ fn run(cli: Cli, stdout_tty: bool) -> dpatterns::Result<i32> {
         }
         Command::Completions { .. } => unreachable!("handled above"),
     }
+}
+
+/// The command line as completions see it: `show` and `eject` complete the catalog's
+/// pattern ids. (Parsing keeps taking any id, so that an unknown one gets a did-you-mean.)
+fn completion_command(catalog: &Catalog) -> clap::Command {
+    let ids: Vec<String> = catalog.pattern_ids().map(str::to_string).collect();
+    let values = |extra: Option<&str>| {
+        let mut v: Vec<clap::builder::PossibleValue> = ids
+            .iter()
+            .map(|id| clap::builder::PossibleValue::new(id.clone()))
+            .collect();
+        v.extend(extra.map(|e| clap::builder::PossibleValue::new(e.to_string())));
+        clap::builder::PossibleValuesParser::new(v)
+    };
+    Cli::command()
+        .mut_subcommand("show", |c| {
+            c.mut_arg("pattern", |a| a.value_parser(values(None)))
+        })
+        .mut_subcommand("eject", |c| {
+            // `mut_arg` moves the argument last: move `dir` after it again, so the
+            // positional order stays `PATTERN [DIR]`.
+            c.mut_arg("pattern", |a| a.value_parser(values(Some("_common"))))
+                .mut_arg("dir", |a| a)
+        })
 }
 
 fn print_error(e: &Error, color: bool) {

@@ -32,6 +32,9 @@ pub struct CheckFailure {
     pub object: String,
     pub check: &'static str,
     pub message: String,
+    /// The spec's patch that produced the failing value (`dpatterns.yaml:14:7`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
 }
 
 impl std::fmt::Display for CheckFailure {
@@ -40,7 +43,11 @@ impl std::fmt::Display for CheckFailure {
             f,
             "{}: {}: [{}] {}",
             self.file, self.object, self.check, self.message
-        )
+        )?;
+        match &self.patch {
+            Some(at) => write!(f, " (set by the patch at {at})"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -18,14 +18,18 @@ pub mod names;
 pub mod output;
 pub mod par;
 pub mod params;
+pub mod patch_checks;
 pub mod pipeline;
 pub mod policy;
 pub mod prompt;
+pub mod reference;
 pub mod render;
 pub mod resolve;
 pub mod source;
 pub mod spec;
+pub mod spec_scalars;
 pub mod spec_schema;
+pub mod spec_text;
 pub mod yaml_out;
 
 pub use catalog::Catalog;

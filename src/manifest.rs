@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::catalog::Catalog;
 use crate::error::{Blame, Error, Result};
 use crate::model::System;
+use crate::patch_checks::{self, Warning};
 use crate::render::ManifestText;
 use crate::source::YamlPath;
 use crate::spec::LoadedSpec;
@@ -294,16 +295,26 @@ fn push(pod: &mut Value, key: &str, item: Value) {
     }
 }
 
-/// Applies the spec's `patches` (JSON merge patches, RFC 7396) to the objects they name.
-pub fn apply_patches(objects: &mut [Object], system: &System, spec: &LoadedSpec) -> Result<()> {
+/// Applies the spec's `patches` (JSON merge patches, RFC 7396) to the objects they name,
+/// refusing what `patch_checks` refuses; returns the warnings about weakened hardening.
+pub fn apply_patches(
+    objects: &mut [Object],
+    system: &System,
+    spec: &LoadedSpec,
+) -> Result<Vec<Warning>> {
     let mut errors = Vec::new();
     for patch in &system.patches {
+        if let Some(e) = patch_checks::moves_namespace(patch, &system.namespace, spec) {
+            errors.push(e);
+            continue;
+        }
         let mut matched = false;
         for object in objects
             .iter_mut()
             .filter(|o| o.kind() == patch.kind && o.name() == patch.name)
         {
             merge_patch(&mut object.value, &patch.merge);
+            errors.extend(patch_checks::refused_after(object, patch, spec));
             matched = true;
         }
         if !matched {
@@ -339,8 +350,9 @@ pub fn apply_patches(objects: &mut [Object], system: &System, spec: &LoadedSpec)
         }
     }
     if errors.is_empty() {
-        Ok(())
+        Ok(patch_checks::weakened(&system.patches, spec))
     } else {
+        errors.sort_by_key(|e| (e.line, e.column));
         Err(Error::Spec(errors))
     }
 }

@@ -131,6 +131,20 @@ pub fn to_dns_label(text: &str) -> String {
     }
 }
 
+/// Text with control characters written as escapes (`\u{1b}`), so that a value taken from
+/// the user's file or command line cannot drive the terminal an error is printed on.
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// "did you mean `x`?" for the closest candidate, if any is close enough to be a typo.
 pub fn did_you_mean<'a>(
     given: &str,
@@ -159,6 +173,15 @@ mod tests {
         assert!(check_dns_label("-api").is_err());
         assert!(check_dns_label(&"a".repeat(64)).is_err());
         assert!(check_dns_label("a/../b").is_err());
+    }
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(
+            escape_controls("a\u{1b}]0;x\u{7}b\0"),
+            "a\\u{1b}]0;x\\u{7}b\\u{0}"
+        );
+        assert_eq!(escape_controls("plain ünï\nline"), "plain ünï\nline");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::catalog::Catalog;
 use crate::error::{Blame, Error, Result};
 use crate::manifest::{self, Object};
 use crate::model::{self, System};
+use crate::patch_checks::Warning;
 use crate::render;
 use crate::spec::LoadedSpec;
 
@@ -20,6 +21,8 @@ pub struct Rendered {
     pub files: Vec<OutputFile>,
     /// The checked objects, in output order, for `validate` and `show`.
     pub objects: Vec<Object>,
+    /// Settings the spec may make but should know about (hardening its patches undo).
+    pub warnings: Vec<Warning>,
 }
 
 /// Renders a spec completely, running every check.
@@ -33,14 +36,17 @@ pub fn render(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
     // failure caused by them from one caused by the templates.
     let unpatched = (!system.patches.is_empty()).then(|| composed.clone());
     let mut objects = composed;
-    manifest::apply_patches(&mut objects, &system, spec)?;
+    let warnings = manifest::apply_patches(&mut objects, &system, spec)?;
     crate::policy::apply(&mut objects, &system);
     sort_objects(&mut objects);
 
     let canonical = match crate::check::run(&objects, &system.namespace) {
         Ok(c) => c,
-        Err(failures) => {
+        Err(mut failures) => {
             let blame = blame_for_failures(unpatched, &system, &objects, &failures, catalog);
+            if blame.is_none() {
+                name_patches(&mut failures, &system, spec);
+            }
             return Err(Error::Checks { failures, blame });
         }
     };
@@ -60,7 +66,27 @@ pub fn render(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
         system,
         files,
         objects,
+        warnings,
     })
+}
+
+/// Points each failure of a patched object at the patch in the spec (`dpatterns.yaml:14:7`),
+/// since the output file it names was never written.
+fn name_patches(failures: &mut [crate::error::CheckFailure], system: &System, spec: &LoadedSpec) {
+    for failure in failures.iter_mut() {
+        let patch = system.patches.iter().find(|p| {
+            failure.object == format!("{} {}/{}", p.kind, system.namespace, p.name)
+                || failure.object == format!("{} {}", p.kind, p.name)
+        });
+        if let Some(p) = patch {
+            let path = crate::source::YamlPath::root()
+                .key("spec")
+                .key("patches")
+                .index(p.index);
+            let e = spec.source.error_at_value(&path, "", "", None);
+            failure.patch = Some(format!("{}:{}:{}", spec.source.name, e.line, e.column));
+        }
+    }
 }
 
 /// Checks fail either because a template renders something wrong (blame its catalog) or

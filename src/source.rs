@@ -145,6 +145,20 @@ impl SourceFile {
         self.error_at_bytes(byte, len, message.into(), label.into(), help)
     }
 
+    /// An error underlining `len` bytes from byte `start` (for places found in the text
+    /// itself rather than through a path).
+    pub fn error_at_span(
+        &self,
+        start: usize,
+        len: usize,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) -> SpecError {
+        let start = start.min(self.text.len());
+        self.error_at_bytes(start, len.max(1), message.into(), label.into(), help)
+    }
+
     fn lookup(&self, path: &YamlPath, prefer_key: bool) -> Option<Mark> {
         let mut current = Some(path.clone());
         while let Some(p) = current {
@@ -193,12 +207,14 @@ impl SourceFile {
     ) -> SpecError {
         let len = len.min(self.text.len().saturating_sub(start));
         let (line, column) = self.line_col(start);
+        // Messages quote the user's values: never let one reach the terminal raw.
+        let escape = crate::names::escape_controls;
         SpecError {
-            message,
+            message: escape(&message),
             source_code: NamedSource::new(self.name.clone(), self.text.clone()),
             span: SourceSpan::new(start.into(), len),
-            label,
-            help,
+            label: escape(&label),
+            help: help.as_deref().map(escape),
             line,
             column,
         }

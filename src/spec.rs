@@ -16,7 +16,9 @@ pub const KIND: &str = "System";
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SpecDoc {
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
     pub api_version: String,
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
     pub kind: String,
     pub metadata: Metadata,
     pub spec: SystemSpec,
@@ -25,8 +27,13 @@ pub struct SpecDoc {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metadata {
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_string"
+    )]
     pub namespace: Option<String>,
 }
 
@@ -35,7 +42,11 @@ pub struct Metadata {
 pub struct SystemSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<KubernetesTarget>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_string"
+    )]
     pub registry: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<Defaults>,
@@ -47,6 +58,7 @@ pub struct SystemSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KubernetesTarget {
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
     pub version: String,
 }
 
@@ -81,20 +93,34 @@ pub struct Resources {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Quantities {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_quantity"
+    )]
     pub cpu: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_quantity"
+    )]
     pub memory: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentSpec {
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
     pub name: String,
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
     pub pattern: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_string"
+    )]
     pub image: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attach: Vec<AttachSpec>,
@@ -103,10 +129,15 @@ pub struct ComponentSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttachSpec {
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
     pub pattern: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_string"
+    )]
     pub image: Option<String>,
 }
 
@@ -120,7 +151,9 @@ pub struct PatchSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTarget {
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
     pub kind: String,
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
     pub name: String,
 }
 
@@ -133,6 +166,7 @@ pub struct LoadedSpec {
 
 /// Decodes a spec; every failure is a [`SpecError`] at a place in `source`.
 pub fn parse(source: SourceFile) -> Result<LoadedSpec> {
+    let source = crate::spec_text::without_bom(source);
     let empty = source
         .text
         .lines()
@@ -144,6 +178,9 @@ pub fn parse(source: SourceFile) -> Result<LoadedSpec> {
             "nothing here",
             Some("`dpatterns new DIR` writes a spec to start from; `dpatterns show replicated-service` prints an example".into()),
         );
+        return Err(Error::Spec(vec![e]));
+    }
+    if let Some(e) = crate::spec_text::check(&source) {
         return Err(Error::Spec(vec![e]));
     }
     let doc: SpecDoc = match serde_yaml::from_str(&source.text) {
@@ -204,10 +241,13 @@ fn explain(message: &str) -> (String, String, Option<String>) {
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "?"));
+        let help = (expected == "a string").then(|| {
+            "put the value in double quotes (`\"1.30\"`, `\"404\"`): unquoted, YAML reads a number, `true`, `false` or `null` as another type".to_string()
+        });
         return (
             format!("wrong type: expected {expected}, found {found}"),
             format!("expected {expected}"),
-            None,
+            help,
         );
     }
     (message.to_string(), "YAML syntax error".into(), None)

@@ -1,12 +1,19 @@
 //! The JSON Schema (2020-12) of the spec, for editor completion and for checking a spec
 //! with generic tools. Built from the catalog's parameter declarations, so a pattern's
-//! parameters appear in the schema the moment its folder exists.
+//! parameters appear in the schema the moment its folder exists, and from the same
+//! constants and grammars the spec check uses (names, reserved names, versions, image
+//! references, quantities), so both give the same verdict on every rule a schema can say;
+//! `tests/schema_agreement.rs` holds them to it. What needs the whole spec (references
+//! between components, duplicates, patch targets, `atLeast`) only the binary checks.
 
 use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
 use crate::model::{MAX_COMPONENT_NAME, MAX_KUBE_MINOR, MIN_KUBE_MINOR};
 use crate::names::DNS_LABEL_REGEX;
+use crate::reference::{image_regex, registry_regex};
+use crate::names::RUST_RESERVED;
+use crate::resolve::{QUANTITY_REGEX, RESERVED_NAMES};
 use crate::spec::{API_VERSION, KIND};
 
 pub fn spec_schema(catalog: &Catalog) -> Value {
@@ -33,6 +40,11 @@ fn drop_empty_all_of(value: &mut Value) {
     }
 }
 
+/// A key that may be left out or written empty (`key:`), which the spec reads as not given.
+fn optional(schema: Value) -> Value {
+    json!({"anyOf": [{"type": "null"}, schema]})
+}
+
 fn build(catalog: &Catalog) -> Value {
     let standalone: Vec<&str> = catalog
         .patterns()
@@ -47,12 +59,65 @@ fn build(catalog: &Catalog) -> Value {
     let label = json!({"type": "string", "pattern": DNS_LABEL_REGEX, "maxLength": 63});
     let component_name = json!({
         "type": "string", "pattern": DNS_LABEL_REGEX, "maxLength": MAX_COMPONENT_NAME,
-        "not": {"enum": ["kustomization"]}
+        "not": {"enum": RESERVED_NAMES}
     });
-    let quantities = json!({
+    let quantity = optional(json!({"anyOf": [
+        {"type": "string", "pattern": QUANTITY_REGEX},
+        {"type": "number", "minimum": 0}
+    ]}));
+    let quantities = optional(json!({
         "type": "object", "additionalProperties": false,
-        "properties": {"cpu": {"type": "string"}, "memory": {"type": "string"}}
-    });
+        "properties": {"cpu": quantity, "memory": quantity}
+    }));
+    // A pattern's unnamed program is built as a crate named after the component, which
+    // Rust and the workspace must leave free; with `image:` there is no crate.
+    let crate_named_after_component: Vec<&str> = standalone
+        .iter()
+        .copied()
+        .filter(|id| catalog.programs(id).iter().any(|p| p.name.is_none()))
+        .collect();
+    let mut taken: Vec<String> = catalog.reserved_crate_names().to_vec();
+    taken.extend(RUST_RESERVED.iter().map(|s| s.to_string()));
+    taken.sort();
+    taken.dedup();
+    let mut component_rules = vec![json!({
+        "if": {
+            "properties": {"pattern": {"enum": crate_named_after_component}, "image": {"type": "null"}},
+            "required": ["pattern"]
+        },
+        "then": {"properties": {"name": {"not": {"anyOf": [
+            {"enum": taken}, {"pattern": "^[0-9]"}
+        ]}}}}
+    })];
+    // One `image:` cannot stand for the several programs of a pattern.
+    let several_programs: Vec<&str> = standalone
+        .iter()
+        .copied()
+        .filter(|id| catalog.programs(id).len() > 1)
+        .collect();
+    if !several_programs.is_empty() {
+        component_rules.push(json!({
+            "if": {
+                "properties": {"pattern": {"enum": several_programs}, "image": {"type": "string"}},
+                "required": ["pattern", "image"]
+            },
+            "then": false
+        }));
+    }
+    let serviceless: Vec<&str> = standalone
+        .iter()
+        .copied()
+        .filter(|id| !catalog.has_service(id))
+        .collect();
+    if !serviceless.is_empty() {
+        component_rules.push(json!({
+            "if": {
+                "properties": {"pattern": {"enum": serviceless}, "image": {"type": "null"}},
+                "required": ["pattern"]
+            },
+            "then": false
+        }));
+    }
     let mut defs = Map::new();
     for p in catalog.patterns() {
         let mut props = Map::new();
@@ -77,20 +142,30 @@ fn build(catalog: &Catalog) -> Value {
     let params_by_pattern = |ids: &[&str]| -> Vec<Value> {
         ids.iter()
             .map(|id| {
+                let params = json!({"$ref": format!("#/$defs/params-{id}")});
+                // An empty `params:` is no parameters: fine unless one is required.
+                let none_required = catalog
+                    .pattern(id)
+                    .is_some_and(|p| p.params.iter().all(|d| !d.is_required()));
+                let params = if none_required {
+                    optional(params)
+                } else {
+                    params
+                };
                 json!({
                     "if": {"properties": {"pattern": {"const": id}}, "required": ["pattern"]},
-                    "then": {"properties": {"params": {"$ref": format!("#/$defs/params-{id}")}}}
+                    "then": {"properties": {"params": params}}
                 })
             })
             .collect()
     };
-    let image = json!({
+    let image = optional(json!({
         "type": "string",
         "description": "run this image instead of a generated service; pin a tag or digest",
-        "pattern": "^[a-z0-9][^\\s@]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[a-f0-9]{64})?$",
+        "pattern": image_regex(),
         "anyOf": [{"pattern": ":[A-Za-z0-9_][A-Za-z0-9_.-]*(@|$)"}, {"pattern": "@sha256:"}],
         "not": {"pattern": ":latest(@|$)"}
-    });
+    }));
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://dpatterns.dev/schema/v1alpha1/system.json",
@@ -103,30 +178,33 @@ fn build(catalog: &Catalog) -> Value {
             "kind": {"const": KIND},
             "metadata": {
                 "type": "object", "additionalProperties": false, "required": ["name"],
-                "properties": {"name": label, "namespace": label}
+                "properties": {"name": label, "namespace": optional(label.clone())}
             },
             "spec": {
                 "type": "object", "additionalProperties": false, "required": ["components"],
                 "properties": {
-                    "kubernetes": {
+                    "kubernetes": optional(json!({
                         "type": "object", "additionalProperties": false, "required": ["version"],
                         "properties": {"version": {
                             "type": "string",
                             "enum": (MIN_KUBE_MINOR..=MAX_KUBE_MINOR).map(|m| format!("1.{m}")).collect::<Vec<_>>()
                         }}
-                    },
-                    "registry": {"type": "string", "description": "image repository prefix of generated services"},
-                    "defaults": {
+                    })),
+                    "registry": optional(json!({
+                        "type": "string", "pattern": registry_regex(),
+                        "description": "image repository prefix of generated services"
+                    })),
+                    "defaults": optional(json!({
                         "type": "object", "additionalProperties": false,
                         "properties": {
-                            "resources": {
+                            "resources": optional(json!({
                                 "type": "object", "additionalProperties": false,
                                 "properties": {"requests": quantities, "limits": quantities}
-                            },
-                            "runAsUser": {"type": "integer", "minimum": 1, "maximum": 2147483647},
-                            "imagePullPolicy": {"enum": ["Always", "IfNotPresent"]}
+                            })),
+                            "runAsUser": optional(json!({"type": "integer", "minimum": 1, "maximum": 2147483647})),
+                            "imagePullPolicy": optional(json!({"enum": ["Always", "IfNotPresent"]}))
                         }
-                    },
+                    })),
                     "components": {
                         "type": "array", "minItems": 1,
                         "items": {
@@ -135,26 +213,26 @@ fn build(catalog: &Catalog) -> Value {
                             "properties": {
                                 "name": component_name,
                                 "pattern": {"enum": standalone},
-                                "params": {"type": "object"},
+                                "params": optional(json!({"type": "object"})),
                                 "image": image,
-                                "attach": {
+                                "attach": optional(json!({
                                     "type": "array",
                                     "items": {
                                         "type": "object", "additionalProperties": false,
                                         "required": ["pattern"],
                                         "properties": {
                                             "pattern": {"enum": attachable},
-                                            "params": {"type": "object"},
+                                            "params": optional(json!({"type": "object"})),
                                             "image": image
                                         },
                                         "allOf": params_by_pattern(&attachable)
                                     }
-                                }
+                                }))
                             },
-                            "allOf": params_by_pattern(&standalone)
+                            "allOf": params_by_pattern(&standalone).into_iter().chain(component_rules).collect::<Vec<_>>()
                         }
                     },
-                    "patches": {
+                    "patches": optional(json!({
                         "type": "array",
                         "items": {
                             "type": "object", "additionalProperties": false,
@@ -168,7 +246,7 @@ fn build(catalog: &Catalog) -> Value {
                                 "merge": {"type": "object", "description": "JSON merge patch (RFC 7396)"}
                             }
                         }
-                    }
+                    }))
                 }
             }
         },

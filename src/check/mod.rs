@@ -21,6 +21,7 @@ pub fn run(objects: &[Object], namespace: &str) -> Result<Vec<String>, Vec<Check
                 object: object.describe(),
                 check: "schema",
                 message,
+                patch: None,
             })),
         }
     }
@@ -30,6 +31,7 @@ pub fn run(objects: &[Object], namespace: &str) -> Result<Vec<String>, Vec<Check
             object: objects[i].describe(),
             check: rule,
             message,
+            patch: None,
         });
     }
     if failures.is_empty() {

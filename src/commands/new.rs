@@ -67,7 +67,7 @@ pub fn new_project(
                     message: "the catalog has no default system".into(),
                 })?
                 .contents
-                .replace("__NAME__", &default_name);
+                .replace("__NAME__", &crate::yaml_out::scalar(&default_name));
             if sets.is_empty() {
                 template
             } else {
@@ -135,6 +135,64 @@ fn parse_sets(raw: &[String]) -> Result<Sets> {
 }
 
 fn apply_sets(doc: &mut SpecDoc, sets: &Sets, catalog: &Catalog) -> Result<()> {
+    apply_each_set(doc, sets, catalog)?;
+    for c in doc.spec.components.iter_mut() {
+        let Some(pattern) = catalog.pattern(&c.pattern) else {
+            continue;
+        };
+        let was_set = |param: &str| {
+            sets.iter()
+                .any(|((comp, p), _)| p == param && comp.as_ref().is_none_or(|n| n == &c.name))
+        };
+        for def in &pattern.params {
+            let Some(other) = floor_param(def) else {
+                continue;
+            };
+            let (Some(value), Some(floor)) = (
+                param_value(&c.params, def).and_then(|v| v.as_i64()),
+                pattern
+                    .param(other)
+                    .and_then(|o| param_value(&c.params, o))
+                    .and_then(|v| v.as_i64()),
+            ) else {
+                continue;
+            };
+            if value >= floor {
+                continue;
+            }
+            if was_set(&def.name) {
+                return Err(Error::Usage {
+                    message: format!(
+                        "--set {}={value}: `{}` may not be below `{other}` ({floor})",
+                        def.name, def.name
+                    ),
+                    help: Some(format!("set {} to {floor} or more", def.name)),
+                });
+            }
+            // Not chosen by the user: follow the floor, as a default does.
+            c.params.insert(def.name.clone(), Value::from(floor));
+        }
+    }
+    Ok(())
+}
+
+/// The parameter an integer parameter may not be below (`atLeast`).
+fn floor_param(def: &ParamDef) -> Option<&str> {
+    match &def.kind {
+        ParamKind::Integer {
+            at_least: Some(other),
+            ..
+        } => Some(other),
+        _ => None,
+    }
+}
+
+/// A parameter's value in a component: given, or its default.
+fn param_value<'a>(params: &'a BTreeMap<String, Value>, def: &'a ParamDef) -> Option<&'a Value> {
+    params.get(&def.name).or(def.default.as_ref())
+}
+
+fn apply_each_set(doc: &mut SpecDoc, sets: &Sets, catalog: &Catalog) -> Result<()> {
     for ((component, param), value) in sets {
         let mut applied = false;
         for c in doc.spec.components.iter_mut() {
@@ -348,7 +406,20 @@ fn ask_params(
             }
             continue;
         };
-        let Some(value) = ask_one(p, def, earlier)? else {
+        // The floor of an `atLeast` parameter: the answer (or `--set`) for the other one.
+        let floor = floor_param(def).and_then(|other| {
+            let set = sets
+                .iter()
+                .find(|((c, p), _)| p == other && c.as_deref().is_none_or(|c| c == component));
+            let from_set = set.and_then(|(_, text)| text.trim().parse::<i64>().ok());
+            from_set.or_else(|| {
+                pattern
+                    .param(other)
+                    .and_then(|o| param_value(&params, o))
+                    .and_then(Value::as_i64)
+            })
+        });
+        let Some(value) = ask_one(p, def, earlier, floor)? else {
             continue;
         };
         if def.default.as_ref() != Some(&value) {
@@ -363,6 +434,7 @@ fn ask_one(
     p: &mut dyn Prompter,
     def: &ParamDef,
     earlier: &[ComponentSpec],
+    floor: Option<i64>,
 ) -> Result<Option<Value>> {
     let prompt = format!("{} — {}", def.name, def.help);
     match &def.kind {
@@ -409,12 +481,19 @@ fn ask_one(
             Ok(Some(json!(items[choice])))
         }
         ParamKind::Integer { .. } | ParamKind::String { .. } => {
-            let default = def.default.as_ref().map(|d| match d {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
+            let default = def.default.as_ref().map(|d| match (d, floor) {
+                (Value::Number(n), Some(f)) if n.as_i64().is_some_and(|n| n < f) => f.to_string(),
+                (Value::String(s), _) => s.clone(),
+                (other, _) => other.to_string(),
             });
             let answer = p.input(&prompt, default.as_deref(), &|s| {
-                def.parse_text(s).map(|_| ()).map_err(|e| e.message)
+                let value = def.parse_text(s).map_err(|e| e.message)?;
+                match (value.as_i64(), floor, floor_param(def)) {
+                    (Some(n), Some(f), Some(other)) if n < f => {
+                        Err(format!("{} may not be below {other} ({f})", def.name))
+                    }
+                    _ => Ok(()),
+                }
             })?;
             def.parse_text(&answer)
                 .map(Some)

@@ -92,6 +92,9 @@ pub(super) fn apply_rendered(
     let plan = Plan::compute(&dir, &rendered.files, spec, opts.force && !opts.check)?;
     let drifted: Vec<_> = plan.drift().collect();
     let drift = interrupted || !drifted.is_empty();
+    if opts.format == Format::Text && opts.verbosity > Verbosity::Quiet {
+        print_warnings(&rendered.warnings);
+    }
 
     if opts.format == Format::Json {
         let mut report = json!({
@@ -99,7 +102,8 @@ pub(super) fn apply_rendered(
             "dir": dir.display().to_string(),
             "mode": if opts.check { "check" } else if opts.dry_run { "dry-run" } else { "write" },
             "files": plan.entries,
-            "drift": opts.check && drift,
+            "drift": drift,
+            "warnings": rendered.warnings,
         });
         if let Some(note) = &recovered {
             report["recovered"] = json!(note);
@@ -148,9 +152,14 @@ pub(super) fn apply_rendered(
             } else if !drifted.is_empty() {
                 writeln!(
                     out,
-                    "{} in {} differ from {}; run `dpatterns render` and commit the result",
+                    "{} in {} {} from {}; run `dpatterns render` and commit the result",
                     plural(drifted.len(), "file"),
                     dir.display(),
+                    if drifted.len() == 1 {
+                        "differs"
+                    } else {
+                        "differ"
+                    },
                     opts.spec.display()
                 )
                 .map_err(io_err)?;
@@ -179,6 +188,14 @@ fn spec_inside(dir: &Path, spec: &Path) -> Option<String> {
         .map(|c| c.as_os_str().to_str().map(str::to_string))
         .collect::<Option<_>>()?;
     Some(parts.join("/"))
+}
+
+/// Warnings go to stderr, beside errors, so stdout stays the plan.
+fn print_warnings(warnings: &[crate::patch_checks::Warning]) {
+    let mut stderr = std::io::stderr().lock();
+    for w in warnings {
+        let _ = writeln!(stderr, "warning: {w}");
+    }
 }
 
 fn past_tense(action: Action) -> &'static str {
@@ -252,11 +269,14 @@ pub fn validate_command(
         Ok(rendered) => {
             let files = rendered.files.len();
             let objects = rendered.objects.len();
+            if format == Format::Text {
+                print_warnings(&rendered.warnings);
+            }
             match format {
                 Format::Json => writeln!(
                     out,
                     "{}",
-                    json!({"ok": true, "files": files, "objects": objects, "failures": []})
+                    json!({"ok": true, "files": files, "objects": objects, "failures": [], "warnings": rendered.warnings})
                 )
                 .map_err(io_err)?,
                 Format::Text => writeln!(

@@ -143,6 +143,12 @@ impl<'a> Resolver<'a> {
             ) else {
                 continue;
             };
+            // A default follows the parameter it may not be below (`maxReplicas` left out
+            // with `replicas: 50` is 50); only a value the user wrote can be too low.
+            if value < floor && !given.contains_key(&def.name) {
+                out.insert(def.name.clone(), Value::from(floor));
+                continue;
+            }
             if value < floor {
                 let at = if given.contains_key(&def.name) {
                     def.name.as_str()

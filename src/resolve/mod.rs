@@ -14,10 +14,10 @@ use crate::names::crate_name_problem;
 use crate::source::YamlPath;
 use crate::spec::{API_VERSION, KIND, LoadedSpec};
 
-pub use settings::{is_quantity, split_image};
+pub use settings::{QUANTITY_REGEX, is_quantity, split_image};
 
 /// Names whose `k8s/<name>.yaml` the tool writes itself.
-const RESERVED_NAMES: &[&str] = &["kustomization"];
+pub const RESERVED_NAMES: &[&str] = &["kustomization"];
 /// Checks the spec against the catalog and builds the model, reporting every problem found
 /// (not just the first) at its place in the file.
 pub fn resolve(spec: &LoadedSpec, catalog: &Catalog) -> Result<System> {

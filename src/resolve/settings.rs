@@ -28,10 +28,11 @@ impl Resolver<'_> {
         let Some(target) = &self.spec.doc.spec.kubernetes else {
             return DEFAULT_KUBE_VERSION[2..].parse().expect("valid default");
         };
+        // Only the exact spelling the schema lists ("1.30", not "1.030").
         let minor = target
             .version
             .strip_prefix("1.")
-            .and_then(|m| m.parse::<u32>().ok());
+            .and_then(|m| m.parse::<u32>().ok().filter(|n| n.to_string() == m));
         match minor {
             Some(m) if (MIN_KUBE_MINOR..=MAX_KUBE_MINOR).contains(&m) => m,
             _ => {
@@ -53,19 +54,12 @@ impl Resolver<'_> {
         let Some(registry) = &self.spec.doc.spec.registry else {
             return format!("registry.example.com/{name}");
         };
-        let bad = registry.is_empty()
-            || registry.ends_with('/')
-            || registry.starts_with('/')
-            || registry.contains("//")
-            || registry
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_ascii_uppercase() || c == '@');
-        if bad {
+        if !crate::reference::is_registry(registry) {
             self.err(
                 &spec.key("registry"),
                 format!("invalid registry `{registry}`"),
                 "not an image repository prefix",
-                Some("write a host and path in lower case, like `ghcr.io/acme`".into()),
+                Some("write a host (with an optional port) and path in lower case letters, digits, `.`, `-` and `_`, like `ghcr.io/acme` or `localhost:5000/acme`".into()),
             );
         }
         registry.clone()
@@ -139,14 +133,20 @@ impl Resolver<'_> {
 
     pub(super) fn image(&mut self, path: &YamlPath, image: &str) {
         let (name, tag) = split_image(image);
+        let digest = crate::reference::digest(image);
+        // The specific reasons first; the grammar (shared with the JSON Schema) decides.
         let problem = if image.is_empty() || image.chars().any(char::is_whitespace) {
             Some("it is empty or contains spaces")
         } else if name.chars().any(|c| c.is_ascii_uppercase()) {
             Some("repository names are lower case")
-        } else if tag.is_none() && !image.contains("@sha256:") {
+        } else if digest.is_some_and(|d| !crate::reference::is_digest(d)) {
+            Some("a digest is `sha256:` and 64 lower-case hex digits")
+        } else if tag.is_none() && digest.is_none() {
             Some("it has no tag or digest, so it means `latest`")
         } else if tag == Some("latest") {
             Some("`latest` is not a version")
+        } else if !crate::reference::is_image(image) {
+            Some("it is not an image reference (`[host/]path[:tag][@sha256:digest]`)")
         } else {
             None
         };
@@ -174,7 +174,12 @@ pub fn split_image(image: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// A Kubernetes resource quantity: digits with an optional fraction and suffix.
+/// The grammar of [`is_quantity`], for the JSON Schema.
+pub const QUANTITY_REGEX: &str =
+    r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][-+]?[0-9]+)?$";
+
+/// A Kubernetes resource quantity: digits with an optional fraction and a suffix (a unit
+/// or a decimal exponent, as YAML writes `1e3`).
 pub fn is_quantity(text: &str) -> bool {
     let suffixes = [
         "", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
@@ -186,7 +191,15 @@ pub fn is_quantity(text: &str) -> bool {
     !number.is_empty()
         && number.chars().filter(|c| *c == '.').count() <= 1
         && number.chars().any(|c| c.is_ascii_digit())
-        && suffixes.contains(&suffix)
+        && (suffixes.contains(&suffix) || is_exponent(suffix))
+}
+
+fn is_exponent(suffix: &str) -> bool {
+    let Some(rest) = suffix.strip_prefix(['e', 'E']) else {
+        return false;
+    };
+    let digits = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+    !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -208,10 +221,10 @@ mod tests {
 
     #[test]
     pub(super) fn quantities_accept_kubernetes_forms() {
-        for q in ["100m", "1", "0.5", "512Mi", "2Gi", "1.5G"] {
+        for q in ["100m", "1", "0.5", "512Mi", "2Gi", "1.5G", "1e3", "5E-1"] {
             assert!(is_quantity(q), "{q}");
         }
-        for q in ["", "m", "1.2.3", "12 Mi", "10mb"] {
+        for q in ["", "m", "1.2.3", "12 Mi", "10mb", "1e", "-1"] {
             assert!(!is_quantity(q), "{q}");
         }
     }

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use crate::catalog::Catalog;
 use crate::model::{MAX_COMPONENT_NAME, MAX_KUBE_MINOR, MIN_KUBE_MINOR};
 use crate::names::DNS_LABEL_REGEX;
-use crate::reference::{image_regex, registry_regex};
 use crate::names::RUST_RESERVED;
+use crate::reference::{image_regex, registry_regex};
 use crate::resolve::{QUANTITY_REGEX, RESERVED_NAMES};
 use crate::spec::{API_VERSION, KIND};
 

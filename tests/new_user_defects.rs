@@ -38,7 +38,7 @@ fn a_replicas_answer_above_the_default_ceiling_raises_the_ceiling() {
         .args(["new", "big50", "--set", "replicas=50", "--yes"])
         .assert()
         .success()
-        .stdout(contains("wrote big50/dpatterns.yaml\n"));
+        .stdout(contains(" dpatterns.yaml\n"));
     let spec = fs::read_to_string(dir.path().join("big50/dpatterns.yaml")).unwrap();
     assert!(spec.contains("replicas: 50\n"), "{spec}");
     assert!(spec.contains("maxReplicas: 50\n"), "{spec}");

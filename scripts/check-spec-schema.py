@@ -23,6 +23,9 @@ bad = [
     "param-not-allowed", "param-unknown", "unpinned-image", "several-errors",
 ]
 
+# The agreement corpus (tests/schema_agreement.rs runs it through the binary too).
+corpus = repo / "tests/fixtures/schema-corpus"
+good += sorted(corpus.glob("good-*.yaml"))
 failures = 0
 for path in good:
     errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
@@ -35,5 +38,11 @@ for name in bad:
     status = "ok" if errors else "FAIL"
     failures += not errors
     print(f"{status:4} rejects {path.relative_to(repo)}" + (f": {errors[0].message[:90]}" if errors else ""))
-print(f"spec schema: {len(good) + len(bad) - failures} passed, {failures} failed")
+bad_corpus = sorted(corpus.glob("bad-*.yaml"))
+for path in bad_corpus:
+    errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
+    status = "ok" if errors else "FAIL"
+    failures += not errors
+    print(f"{status:4} rejects {path.relative_to(repo)}" + (f": {errors[0].message[:90]}" if errors else ""))
+print(f"spec schema: {len(good) + len(bad) + len(bad_corpus) - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

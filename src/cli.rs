@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use dpatterns::commands::{self, Format, NewOptions, RenderOptions, Verbosity};
+use dpatterns::names::escape_controls;
 use dpatterns::prompt::{Prompter, TerminalPrompter};
 use dpatterns::{Catalog, Error};
 use miette::{GraphicalReportHandler, GraphicalTheme, ThemeCharacters, ThemeStyles};
@@ -300,11 +301,40 @@ fn print_error(e: &Error, color: bool) {
             }
         }
         other => {
-            let _ = handler.render_report(&mut text, other);
+            let _ = handler.render_report(&mut text, &Escaped(other));
         }
     }
     let mut stderr = std::io::stderr().lock();
     let _ = stderr.write_all(text.as_bytes());
+}
+
+/// An error as printed, with control characters in its message and help escaped: they
+/// quote what the user typed (a pattern id, a `--set` value, a path), and an escape
+/// sequence there must not drive the terminal. (Spec errors escape their own texts.)
+#[derive(Debug)]
+struct Escaped<'a>(&'a Error);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&escape_controls(&self.0.to_string()))
+    }
+}
+
+impl std::error::Error for Escaped<'_> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(self.0)
+    }
+}
+
+impl miette::Diagnostic for Escaped<'_> {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        let help = self.0.help()?.to_string();
+        Some(Box::new(escape_controls(&help)))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        self.0.related()
+    }
 }
 
 /// With `--format json`, errors are data too: CI reads them from stdout.

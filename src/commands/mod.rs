@@ -4,6 +4,7 @@
 
 mod new;
 mod render;
+mod sets;
 
 use std::io::Write;
 use std::path::Path;

@@ -173,3 +173,24 @@ fn completions_offer_pattern_ids_after_show_and_eject() {
     assert!(eject.contains("replicated-service"), "{eject}");
     assert!(eject.contains("_common"), "{eject}");
 }
+
+#[test]
+fn check_says_one_file_differs_in_the_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    dpatterns()
+        .current_dir(dir.path())
+        .args(["new", "shop", "--yes"])
+        .assert()
+        .success();
+    let manifest = dir.path().join("shop/k8s/kustomization.yaml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(&manifest, format!("{text}# edited\n")).unwrap();
+    dpatterns()
+        .current_dir(dir.path().join("shop"))
+        .args(["render", "--check"])
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "1 file in . differs from dpatterns.yaml; run `dpatterns render` and commit the result\n",
+        ));
+}

@@ -305,7 +305,7 @@ impl<'a> Resolver<'a> {
 
     /// Each generated crate needs a name Rust and the workspace leave free, and its own.
     fn crate_names(&mut self, crates: &[(String, YamlPath)]) {
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
         for (name, path) in crates {
             if let Some(why) = crate_name_problem(name, self.catalog.reserved_crate_names()) {
                 self.err(
@@ -314,7 +314,7 @@ impl<'a> Resolver<'a> {
                     "reserved for the Rust workspace",
                     Some(format!("its crate would be named `{name}`, but {why}; pick another name, or give `image:` to run an existing image")),
                 );
-            } else if seen.contains(&name.as_str()) {
+            } else if !seen.insert(name.as_str()) {
                 self.err(
                     path,
                     format!("two generated crates would be named `{name}`"),
@@ -322,7 +322,6 @@ impl<'a> Resolver<'a> {
                     Some("a component's crates are named `<component>` or `<component>-<program>`, an attached pattern's `<pattern>` or `<pattern>-<program>`; rename the component".into()),
                 );
             }
-            seen.push(name);
         }
     }
 

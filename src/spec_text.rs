@@ -71,6 +71,34 @@ fn byte_of_char(text: &str, chars: usize) -> usize {
         .map_or(text.len(), |(b, _)| b)
 }
 
+/// Character index to byte offset in constant time: the parser counts characters, and a
+/// walk from the start for each node would make a large spec quadratic.
+enum CharBytes {
+    /// ASCII text: characters are bytes.
+    Ascii(usize),
+    /// The byte offset of every character, then the text's length.
+    Table(Vec<usize>),
+}
+
+impl CharBytes {
+    fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            CharBytes::Ascii(text.len())
+        } else {
+            let mut table: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+            table.push(text.len());
+            CharBytes::Table(table)
+        }
+    }
+
+    fn byte(&self, chars: usize) -> usize {
+        match self {
+            CharBytes::Ascii(len) => chars.min(*len),
+            CharBytes::Table(table) => table[chars.min(table.len() - 1)],
+        }
+    }
+}
+
 struct Frame {
     /// Keys seen so far, with the line of each; `None` for a sequence.
     keys: Option<HashMap<String, usize>>,
@@ -84,19 +112,20 @@ struct Frame {
 /// scanner error explained when a tab or an unclosed bracket caused it.
 fn walk(source: &SourceFile) -> Option<SpecError> {
     let text: &str = &source.text;
+    let bytes = CharBytes::new(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut documents = 0usize;
     for item in Parser::new_from_str(text) {
         let (event, span) = match item {
             Ok(pair) => pair,
-            Err(e) => return explain_scan_error(source, &stack, &e),
+            Err(e) => return explain_scan_error(source, &stack, &e, &bytes),
         };
         let start = span.start.index();
         match event {
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
-                    let byte = byte_of_char(text, start);
+                    let byte = bytes.byte(start);
                     let len = if text[byte..].starts_with("---") {
                         3
                     } else {
@@ -119,8 +148,8 @@ fn walk(source: &SourceFile) -> Option<SpecError> {
                     frame.want_key = false;
                     let line = span.start.line();
                     if let Some(first) = keys.get(value.as_ref()) {
-                        let byte = byte_of_char(text, start);
-                        let len = byte_of_char(text, span.end.index()).saturating_sub(byte);
+                        let byte = bytes.byte(start);
+                        let len = bytes.byte(span.end.index()).saturating_sub(byte);
                         return Some(source.error_at_span(
                             byte,
                             len.max(1),
@@ -139,7 +168,7 @@ fn walk(source: &SourceFile) -> Option<SpecError> {
             Event::Alias(_) => node_seen(&mut stack),
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 node_seen(&mut stack);
-                let opener = text[byte_of_char(text, start)..].chars().next();
+                let opener = text[bytes.byte(start)..].chars().next();
                 stack.push(Frame {
                     keys: matches!(event, Event::MappingStart(..)).then(HashMap::new),
                     want_key: true,
@@ -166,9 +195,14 @@ fn node_seen(stack: &mut [Frame]) {
 
 /// A scanner error caused by a tab or an unclosed bracket, said as such; `None` leaves the
 /// error to the decoder.
-fn explain_scan_error(source: &SourceFile, stack: &[Frame], e: &ScanError) -> Option<SpecError> {
+fn explain_scan_error(
+    source: &SourceFile,
+    stack: &[Frame],
+    e: &ScanError,
+    bytes: &CharBytes,
+) -> Option<SpecError> {
     let text: &str = &source.text;
-    let error_byte = byte_of_char(text, e.marker().index());
+    let error_byte = bytes.byte(e.marker().index());
     let upto_error_line = text[error_byte..]
         .find('\n')
         .map_or(text.len(), |n| error_byte + n);
@@ -187,7 +221,7 @@ fn explain_scan_error(source: &SourceFile, stack: &[Frame], e: &ScanError) -> Op
         line_start += line.len();
     }
     let open = stack.iter().rev().find_map(|f| f.flow_open)?;
-    let byte = byte_of_char(text, open);
+    let byte = bytes.byte(open);
     let bracket = if text[byte..].starts_with('{') {
         ('{', '}')
     } else {
@@ -219,6 +253,12 @@ mod tests {
         assert_eq!(e.message, "duplicate key `c`");
         assert_eq!((e.line, e.column), (4, 3));
         assert!(e.help.unwrap().starts_with("the first `c` is on line 3"));
+    }
+
+    #[test]
+    fn places_after_non_ascii_text_are_counted_in_characters() {
+        let e = problem("a: ünïcödé\nb: {x: 1, x: 2}\n");
+        assert_eq!((e.line, e.column), (2, 11));
     }
 
     #[test]

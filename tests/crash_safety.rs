@@ -1,5 +1,6 @@
 //! A render killed at any moment: the real binary is aborted (as by SIGKILL: no cleanup)
-//! just before each change its transaction makes to the disk in turn, through the
+//! just before each change its transaction makes to the disk in turn (every second or
+//! third one, as its changes repeat per file), through the
 //! `DPATTERNS_TEST_KILL_AT` hook of debug builds. After every kill, each visible file is
 //! either as before or as after (never half written), the next `render` succeeds and leaves
 //! exactly the tree a render without a kill leaves (so no cut-short file is kept as an
@@ -81,15 +82,16 @@ fn before_and_after(
     (start.clone(), tree(dir.path()))
 }
 
-/// Kills a render of `start` at every change in turn and checks what the next commands
+/// Kills a render of `start` at every `stride`-th change and checks what the next commands
 /// find; returns how many changes there were. The kill points are tried a batch at a
 /// time, one thread each.
-fn kill_at_every_point(start: &BTreeMap<PathBuf, Vec<u8>>) -> usize {
+fn kill_at_every_point(start: &BTreeMap<PathBuf, Vec<u8>>, stride: usize) -> usize {
     let (before, after) = before_and_after(start);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
-    for batch in (1..).step_by(threads) {
+    for batch in (1..).step_by(threads * stride) {
         let finished: Vec<bool> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (batch..batch + threads)
+            let handles: Vec<_> = (batch..batch + threads * stride)
+                .step_by(stride)
                 .map(|n| {
                     let (before, after) = (&before, &after);
                     scope.spawn(move || kill_at(n, before, after))
@@ -98,7 +100,7 @@ fn kill_at_every_point(start: &BTreeMap<PathBuf, Vec<u8>>) -> usize {
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         if let Some(i) = finished.iter().position(|done| *done) {
-            return batch + i - 1;
+            return batch + i * stride - 1;
         }
     }
     unreachable!("the loop returns once a render is not killed")
@@ -151,19 +153,22 @@ fn kill_at(
 }
 
 #[test]
-fn a_fresh_render_killed_at_any_change_is_undone_or_finished_by_the_next() {
+fn a_fresh_render_killed_at_any_point_is_undone_or_finished_by_the_next() {
     let start = BTreeMap::from([(PathBuf::from("dpatterns.yaml"), SPEC.as_bytes().to_vec())]);
-    let points = kill_at_every_point(&start);
+    // Every third change: a fresh render repeats the same four changes per file (create,
+    // first half, second half, rename), so a stride of three still lands on each kind.
+    let points = kill_at_every_point(&start, 3);
     assert!(points > 50, "only {points} kill points");
 }
 
 #[test]
-fn an_update_killed_at_any_change_is_undone_or_finished_by_the_next() {
+fn an_update_killed_at_any_point_is_undone_or_finished_by_the_next() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("dpatterns.yaml"), SPEC).unwrap();
     dpatterns(dir.path()).arg("render").assert().success();
     fs::write(dir.path().join("dpatterns.yaml"), spec_with_web()).unwrap();
-    let points = kill_at_every_point(&tree(dir.path()));
+    // Every other change: an update's changes also repeat per file, in fours or fives.
+    let points = kill_at_every_point(&tree(dir.path()), 2);
     assert!(points > 30, "only {points} kill points");
 }
 

@@ -68,7 +68,7 @@ fn a_failed_new_force_keeps_the_users_spec() {
 fn a_new_force_that_fails_part_way_restores_the_spec_it_replaced() {
     // The spec is part of the transaction: a failure at any of its changes (here every
     // seventh, as a full disk would cause) puts the user's spec back.
-    for n in (1..200).step_by(7) {
+    for n in (1..1000).step_by(7) {
         let p = project(SPEC);
         let out = dpatterns()
             .arg("new")

@@ -174,7 +174,17 @@ pub(super) fn apply_rendered(
     if opts.format == Format::Text {
         print_plan(&plan, opts, out)?;
     }
-    Ok(0)
+    // Conflicts are written, but the project is not done until someone resolves them.
+    let conflicts = plan.count(Action::Conflict);
+    if conflicts > 0 && text {
+        writeln!(
+            out,
+            "{} merge conflicts: edit the lines between `<<<<<<< your edits` and `>>>>>>> new render`, then render again",
+            if conflicts == 1 { "1 file has".to_string() } else { format!("{conflicts} files have") }
+        )
+        .map_err(io_err)?;
+    }
+    Ok(if conflicts > 0 { 1 } else { 0 })
 }
 
 /// The spec's path relative to the output folder, when it lies inside it: the one file
@@ -202,6 +212,8 @@ fn past_tense(action: Action) -> &'static str {
     match action {
         Action::Create => "created",
         Action::Update | Action::Overwrite => "updated",
+        Action::Merge => "merged with your edits",
+        Action::Conflict => "merged with your edits, with conflicts",
         Action::Delete => "deleted",
         _ => "left alone",
     }
@@ -220,6 +232,10 @@ fn print_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> Result<
                 Action::KeptEdited => "  (you edited it; --force overwrites)",
                 Action::KeptExisting => "  (it was there before; --force overwrites)",
                 Action::KeptOrphan => "  (no longer generated; kept)",
+                Action::Merge => "  (your edits merged with the new render)",
+                Action::Conflict => {
+                    "  (your edits and the new render both change the same lines: resolve the markers)"
+                }
                 _ => "",
             };
             writeln!(out, "{:<10} {}{note}", e.action.label(), e.path).map_err(io_err)?;
@@ -229,6 +245,8 @@ fn print_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> Result<
         (Action::Create, "created"),
         (Action::Update, "updated"),
         (Action::Overwrite, "overwritten"),
+        (Action::Merge, "merged"),
+        (Action::Conflict, "with conflicts"),
         (Action::Delete, "deleted"),
         (Action::Unchanged, "unchanged"),
         (Action::KeptEdited, "kept"),

@@ -84,7 +84,7 @@ impl Lock {
                 Some("the lock file itself")
             } else if Some(path) == spec || entry.kind == FileKind::Spec {
                 Some("the spec, which only you write")
-            } else if paths::is_staging_name(path) {
+            } else if paths::is_internal(path) {
                 Some("a hidden file of dpatterns' own")
             } else {
                 None

@@ -5,6 +5,7 @@
 //!
 //! - [`plan`]: what a render would create, update, keep or delete, and why.
 //! - [`lock`]: the lock file, which tells a user's edit from our own output.
+//! - [`merge`]: the three-way merge of an edited scaffolded file with its new render.
 //! - [`transaction`]: the all-or-nothing write.
 //! - [`paths`]: which paths may be written or read at all (inside the folder, no symbolic
 //!   links, only regular files, bounded sizes).
@@ -12,6 +13,7 @@
 //! [`OutputFile`]: crate::files::OutputFile
 
 pub mod lock;
+pub mod merge;
 pub mod paths;
 pub mod plan;
 pub mod transaction;

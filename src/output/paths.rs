@@ -34,6 +34,12 @@ pub fn check_relative(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether a path is dpatterns' own bookkeeping (a staged copy, a backup, the journal, a
+/// merge base under `.dpatterns/`): never a file a render produces or the lock names.
+pub fn is_internal(path: &str) -> bool {
+    path.starts_with(".dpatterns/") || is_staging_name(path)
+}
+
 /// Whether a path names one of the transaction's own hidden files (a staged copy, a
 /// backup, the journal): never a file the tool renders or the lock may name.
 pub fn is_staging_name(path: &str) -> bool {

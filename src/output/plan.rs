@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::lock::{LOCK_FILE, Lock, LockEntry, sha256_hex};
-use super::paths::{check_no_symlink, check_relative, is_staging_name, read_optional};
+use super::merge::{self, BASE_DIR, Merged, base_path};
+use super::paths::{check_no_symlink, check_relative, is_internal, read_optional};
 use super::transaction::{self, Change};
 use crate::error::{Error, Result};
 use crate::files::{FileKind, OutputFile};
@@ -27,6 +28,11 @@ pub enum Action {
     KeptExisting,
     /// A scaffolded file the user changed, overwritten because of `--force`.
     Overwrite,
+    /// A scaffolded file the user changed, merged cleanly with its new render.
+    Merge,
+    /// A scaffolded file the user changed where both sides changed the same lines: written
+    /// with conflict markers for the user to resolve.
+    Conflict,
     /// A managed file no longer rendered.
     Delete,
     /// A scaffolded file no longer rendered: left alone.
@@ -41,6 +47,8 @@ impl Action {
             Action::Unchanged => "unchanged",
             Action::KeptEdited | Action::KeptExisting => "kept",
             Action::Overwrite => "overwrite",
+            Action::Merge => "merge",
+            Action::Conflict => "conflict",
             Action::Delete => "delete",
             Action::KeptOrphan => "orphaned",
         }
@@ -50,7 +58,12 @@ impl Action {
     pub fn changes(self) -> bool {
         matches!(
             self,
-            Action::Create | Action::Update | Action::Overwrite | Action::Delete
+            Action::Create
+                | Action::Update
+                | Action::Overwrite
+                | Action::Merge
+                | Action::Conflict
+                | Action::Delete
         )
     }
 }
@@ -69,6 +82,8 @@ pub struct PlanEntry {
 pub struct Plan {
     pub dir: PathBuf,
     pub entries: Vec<PlanEntry>,
+    /// Merge bases to write (`Some`) or remove (`None`): bookkeeping, not listed.
+    bases: Vec<(String, Option<String>)>,
 }
 
 /// The spec beside the output, which no render may touch and the lock may never name;
@@ -99,28 +114,54 @@ impl Plan {
         let mut checked = HashSet::new();
         let mut entries = Vec::with_capacity(files.len() + 2);
         let mut lock_files = Vec::with_capacity(files.len());
+        let mut bases = Vec::new();
+        let mut kept_bases = HashSet::new();
         for file in files {
             check_writable(dir, &file.path, spec.path, &mut checked)?;
             let disk = read_optional(&dir.join(&file.path))?;
             let previous = old.get(file.path.as_str());
+            let mut written = None;
             let action = match &disk {
                 None => Action::Create,
                 Some(d) if *d == file.contents.as_bytes() => Action::Unchanged,
                 Some(_) if file.kind == FileKind::Managed => Action::Update,
                 Some(d) => {
                     let untouched = previous.is_some_and(|p| p.sha256 == sha256_hex(d));
-                    match (untouched, force, previous.is_some()) {
+                    match (untouched, force, previous) {
                         (true, _, _) => Action::Update,
                         (false, true, _) => Action::Overwrite,
-                        (false, false, true) => Action::KeptEdited,
-                        (false, false, false) => Action::KeptExisting,
+                        (false, false, Some(p)) => {
+                            match merge::three_way(dir, &file.path, &p.sha256, d, &file.contents)? {
+                                Some(Merged::Clean(text)) if text.as_bytes() != d.as_slice() => {
+                                    written = Some(text);
+                                    Action::Merge
+                                }
+                                Some(Merged::Conflict(text)) => {
+                                    written = Some(text);
+                                    Action::Conflict
+                                }
+                                _ => Action::KeptEdited,
+                            }
+                        }
+                        (false, false, None) => Action::KeptExisting,
                     }
                 }
             };
+            // The lock records the hash of the base: what dpatterns last rendered here.
             let lock_hash = match (action, previous) {
                 (Action::KeptEdited, Some(p)) => p.sha256.clone(),
                 _ => sha256_hex(file.contents.as_bytes()),
             };
+            if file.kind == FileKind::Scaffolded && action != Action::KeptExisting {
+                let base = base_path(&file.path);
+                let keep = action == Action::KeptEdited;
+                if !keep
+                    && read_optional(&dir.join(&base))?.as_deref() != Some(file.contents.as_bytes())
+                {
+                    bases.push((base.clone(), Some(file.contents.clone())));
+                }
+                kept_bases.insert(base);
+            }
             // A file that was never ours stays out of the lock, so it keeps that status.
             if action != Action::KeptExisting {
                 lock_files.push(LockEntry {
@@ -133,9 +174,14 @@ impl Plan {
                 path: file.path.clone(),
                 kind: file.kind,
                 action,
-                contents: Some(file.contents.clone()),
+                contents: Some(written.unwrap_or_else(|| file.contents.clone())),
             });
         }
+        bases.extend(
+            stale_bases(dir, &kept_bases, &mut checked)?
+                .into_iter()
+                .map(|b| (b, None)),
+        );
         let rendered: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
         for (path, entry) in &old {
             if rendered.contains(path) {
@@ -189,6 +235,7 @@ impl Plan {
         Ok(Plan {
             dir: dir.to_path_buf(),
             entries,
+            bases,
         })
     }
 
@@ -207,14 +254,55 @@ impl Plan {
             self.drift().partition(|e| e.path == LOCK_FILE);
         let changes: Vec<Change<'_>> = files
             .into_iter()
-            .chain(lock)
             .map(|e| Change {
                 path: &e.path,
                 contents: e.contents.as_deref(),
             })
+            .chain(self.bases.iter().map(|(path, contents)| Change {
+                path,
+                contents: contents.as_deref(),
+            }))
+            .chain(lock.into_iter().map(|e| Change {
+                path: &e.path,
+                contents: e.contents.as_deref(),
+            }))
             .collect();
         transaction::apply(&self.dir, &changes)
     }
+}
+
+/// The merge bases under `.dpatterns/base/` that no scaffolded file of this render keeps.
+fn stale_bases(
+    dir: &Path,
+    kept: &HashSet<String>,
+    checked: &mut HashSet<PathBuf>,
+) -> Result<Vec<String>> {
+    let root = dir.join(BASE_DIR);
+    check_no_symlink(dir, BASE_DIR, checked)?;
+    if !root.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut stale = Vec::new();
+    for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::Read {
+            path: root.clone(),
+            source: e.into(),
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .expect("walkdir yields paths under its root");
+        let Some(rel) = rel.to_str().map(|r| r.replace('\\', "/")) else {
+            continue;
+        };
+        if !kept.contains(&rel) {
+            stale.push(rel);
+        }
+    }
+    Ok(stale)
 }
 
 /// A rendered path must be a plain relative path inside the folder, reached through no
@@ -230,7 +318,7 @@ fn check_writable(
         Some("it is the lock file")
     } else if Some(path) == spec {
         Some("it is the spec")
-    } else if is_staging_name(path) {
+    } else if is_internal(path) {
         Some("its name is kept for dpatterns' own hidden files")
     } else {
         None

@@ -6,12 +6,14 @@
 //! - [`plan`]: what a render would create, update, keep or delete, and why.
 //! - [`lock`]: the lock file, which tells a user's edit from our own output.
 //! - [`merge`]: the three-way merge of an edited scaffolded file with its new render.
-//! - [`transaction`]: the all-or-nothing write.
+//! - [`transaction`]: the all-or-nothing write, safe against a kill at any moment.
+//! - [`journal`]: what a transaction records before it starts, and the recovery from it.
 //! - [`paths`]: which paths may be written or read at all (inside the folder, no symbolic
 //!   links, only regular files, bounded sizes).
 //!
 //! [`OutputFile`]: crate::files::OutputFile
 
+pub mod journal;
 pub mod lock;
 pub mod merge;
 pub mod paths;

@@ -4,17 +4,24 @@
 //! catalog), and "dpatterns has a bug" (the embedded catalog produced something invalid).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, SourceSpan};
+
+use crate::source::Snippet;
+
+/// Spec errors a terminal report shows in full; the rest are counted. Reports are sorted
+/// by place in the file, so the first ones are the first to fix. `--format json` lists
+/// every error.
+pub const MAX_PRINTED_ERRORS: usize = 50;
 
 /// A problem in the user's spec, with the place in the file it comes from.
 #[derive(Debug, Clone, thiserror::Error, Diagnostic)]
 #[error("{message}")]
 pub struct SpecError {
     pub message: String,
+    /// The lines around the error (cut when long); `span` points into them.
     #[source_code]
-    pub source_code: NamedSource<Arc<str>>,
+    pub source_code: Snippet,
     #[label("{label}")]
     pub span: SourceSpan,
     pub label: String,
@@ -87,6 +94,15 @@ pub enum Error {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+
+    /// A file that is not one to read: a device, a FIFO, a directory, or too large.
+    #[error("cannot read {}: {reason}", .path.display())]
+    #[diagnostic(help("{help}"))]
+    Input {
+        path: PathBuf,
+        reason: String,
+        help: String,
     },
 
     #[error("cannot write into {}", .path.display())]

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod error;
 pub mod files;
 pub mod kinds;
+pub mod input;
 pub mod manifest;
 pub mod model;
 pub mod names;

@@ -180,6 +180,10 @@ pub fn parse(source: SourceFile) -> Result<LoadedSpec> {
         );
         return Err(Error::Spec(vec![e]));
     }
+    // Limits first: past them the work of the checks below is not bounded.
+    if let Some(e) = source.limit_error() {
+        return Err(Error::Spec(vec![e]));
+    }
     if let Some(e) = crate::spec_text::check(&source) {
         return Err(Error::Spec(vec![e]));
     }
@@ -188,6 +192,18 @@ pub fn parse(source: SourceFile) -> Result<LoadedSpec> {
         Err(err) => return Err(Error::Spec(vec![decode_error(&source, &err)])),
     };
     Ok(LoadedSpec { doc, source })
+}
+
+/// The error for a spec that is not UTF-8, at the first byte that is not: `text` is the
+/// file with invalid bytes replaced, so everything before them keeps its place.
+pub fn not_utf8(name: String, bytes: &[u8], valid_up_to: usize) -> SpecError {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    SourceFile::new(name, text).error_at_byte(
+        valid_up_to,
+        "the spec is not UTF-8 text",
+        "not UTF-8",
+        Some("save the file as UTF-8 (YAML specs are UTF-8 text)".into()),
+    )
 }
 
 /// Turns a decoder error into a spec error: drops the decoder's own "at line … column …"

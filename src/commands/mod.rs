@@ -15,6 +15,7 @@ pub use render::{Format, RenderOptions, Verbosity, render_command, spec_dir, val
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::output::transaction::{self, Change};
+use crate::input::{MAX_SPEC_BYTES, read_regular};
 use crate::source::SourceFile;
 use crate::spec::{self, LoadedSpec};
 
@@ -25,13 +26,19 @@ fn io_err(e: std::io::Error) -> Error {
     Error::Stdout(e)
 }
 
-/// Reads and decodes a spec, naming it in errors as the user wrote its path.
+/// Reads and decodes a spec, naming it in errors as the user wrote its path. Only a
+/// regular file of at most [`MAX_SPEC_BYTES`] is read.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    spec::parse(SourceFile::new(path.display().to_string(), text))
+    let bytes = read_regular(path, MAX_SPEC_BYTES, "a spec")?;
+    let name = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => spec::parse(SourceFile::new(name, text)),
+        Err(e) => {
+            let valid_up_to = e.utf8_error().valid_up_to();
+            let error = spec::not_utf8(name, e.as_bytes(), valid_up_to);
+            Err(Error::Spec(vec![error]))
+        }
+    }
 }
 
 /// `dpatterns list`: the catalog, one pattern a line.

@@ -3,16 +3,22 @@
 //! serde tells us *what* is wrong (`components[0].params.replicas`); this index tells us
 //! *where*, so every spec error can point at `file:line:col` with a caret under the value.
 //! The index is built from a second, event-level parse (saphyr), which keeps exact marks
-//! for keys and values without changing how the spec itself is decoded.
+//! for keys and values without changing how the spec itself is decoded. The same walk
+//! enforces the limits that bound the work on any input (nesting, alias expansion), and
+//! runs first: [`SourceFile::limit_error`] is checked before the decoder sees the text.
 
-use std::collections::HashMap;
+mod index;
+mod snippet;
+mod text;
+
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{NamedSource, SourceSpan};
-use saphyr_parser::{Event, Parser, Span};
-
 use crate::error::SpecError;
+use index::{Exceeded, Limit, Mark, PathIndex};
+pub use index::{MAX_DEPTH, MAX_NODES, MAX_SCALAR_BYTES};
+pub use snippet::Snippet;
+use text::TextIndex;
 
 /// One step of a path into a YAML document.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -41,12 +47,6 @@ impl YamlPath {
         segs.push(Seg::Index(index));
         YamlPath(segs)
     }
-
-    fn parent(&self) -> Option<YamlPath> {
-        let mut segs = self.0.clone();
-        segs.pop()?;
-        Some(YamlPath(segs))
-    }
 }
 
 impl fmt::Display for YamlPath {
@@ -62,45 +62,67 @@ impl fmt::Display for YamlPath {
     }
 }
 
-/// Character marks (start, end) of a node; converted to bytes only when an error is shown.
-#[derive(Debug, Clone, Copy)]
-struct Mark {
-    start: usize,
-    end: usize,
-}
-
-impl From<Span> for Mark {
-    fn from(span: Span) -> Self {
-        Mark {
-            start: span.start.index(),
-            end: span.end.index().max(span.start.index() + 1),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Entry {
-    key: Option<Mark>,
-    value: Option<Mark>,
-}
-
-/// The spec's text and its path index.
+/// The spec's text, its path index, and the first limit it broke (if any).
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub text: Arc<str>,
-    index: HashMap<YamlPath, Entry>,
+    lines: TextIndex,
+    index: PathIndex,
+    exceeded: Option<Exceeded>,
 }
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
-        let index = build_index(&text);
+        let (index, exceeded) = index::build(&text);
         SourceFile {
             name: name.into(),
+            lines: TextIndex::new(&text),
             text,
             index,
+            exceeded,
         }
+    }
+
+    /// The error for the first limit of [`index`] the spec breaks, if it breaks one: the
+    /// spec must not be decoded then.
+    pub fn limit_error(&self) -> Option<SpecError> {
+        let Exceeded { limit, at } = self.exceeded?;
+        let (message, label, help) = match limit {
+            Limit::Depth { alias } => (
+                format!("the spec nests deeper than {MAX_DEPTH} levels"),
+                if alias {
+                    format!("this alias takes it past level {MAX_DEPTH}")
+                } else {
+                    "nested too deep here".to_string()
+                },
+                "a spec needs a few levels; look for unclosed `[` or `{`".to_string(),
+            ),
+            Limit::Nodes { alias } => (
+                format!("the spec holds more than {MAX_NODES} values"),
+                if alias {
+                    "this alias takes it past the limit".into()
+                } else {
+                    "the limit is reached here".into()
+                },
+                "aliases count as the values they stand for; a spec needs far fewer".to_string(),
+            ),
+            Limit::ScalarBytes => (
+                format!(
+                    "aliases expand the spec to more than {} MiB of text",
+                    MAX_SCALAR_BYTES / (1024 * 1024)
+                ),
+                "this alias takes it past the limit".into(),
+                "repeat long values less often, or not through aliases".to_string(),
+            ),
+            Limit::Recursive => (
+                "an alias refers to a node that contains it".to_string(),
+                "this alias would repeat forever".into(),
+                "point the alias at a node outside the one its anchor names".to_string(),
+            ),
+        };
+        Some(self.error_at_mark(Some(at), message, label, Some(help)))
     }
 
     /// An error underlining the value at `path` (or the nearest ancestor the index knows).
@@ -135,8 +157,9 @@ impl SourceFile {
         label: impl Into<String>,
         help: Option<String>,
     ) -> SpecError {
-        let byte = byte.min(self.text.len());
-        let rest = &self.text[byte..];
+        let byte = text::floor_boundary(&self.text, byte.min(self.text.len()));
+        let (_, line_end) = self.lines.line_range(&self.text, self.lines.line_of(byte));
+        let rest = &self.text[byte..line_end.max(byte)];
         let len = rest
             .find([':', '\n', ',', '}', ']'])
             .unwrap_or(rest.len())
@@ -155,26 +178,23 @@ impl SourceFile {
         label: impl Into<String>,
         help: Option<String>,
     ) -> SpecError {
-        let start = start.min(self.text.len());
+        let start = text::floor_boundary(&self.text, start.min(self.text.len()));
         self.error_at_bytes(start, len.max(1), message.into(), label.into(), help)
     }
 
+    /// The mark of the deepest node along `path` that the index has one for.
     fn lookup(&self, path: &YamlPath, prefer_key: bool) -> Option<Mark> {
-        let mut current = Some(path.clone());
-        while let Some(p) = current {
-            if let Some(entry) = self.index.get(&p) {
-                let mark = if prefer_key {
+        self.index
+            .along(&path.0)
+            .into_iter()
+            .rev()
+            .find_map(|entry| {
+                if prefer_key {
                     entry.key.or(entry.value)
                 } else {
                     entry.value.or(entry.key)
-                };
-                if mark.is_some() {
-                    return mark;
                 }
-            }
-            current = p.parent();
-        }
-        None
+            })
     }
 
     fn error_at_mark(
@@ -185,13 +205,14 @@ impl SourceFile {
         help: Option<String>,
     ) -> SpecError {
         let (start, end) = match mark {
-            Some(m) => (self.char_to_byte(m.start), self.char_to_byte(m.end)),
+            Some(m) => (
+                self.lines.char_to_byte(&self.text, m.start),
+                self.lines.char_to_byte(&self.text, m.end),
+            ),
             None => (0, 0),
         };
         // Underline one line at most: a block value spans many.
-        let line_end = self.text[start..]
-            .find('\n')
-            .map_or(self.text.len(), |n| start + n);
+        let (_, line_end) = self.lines.line_range(&self.text, self.lines.line_of(start));
         let end = end.min(line_end).max(start);
         let len = self.text[start..end].trim_end().len().max(1);
         self.error_at_bytes(start, len, message, label, help)
@@ -206,13 +227,14 @@ impl SourceFile {
         help: Option<String>,
     ) -> SpecError {
         let len = len.min(self.text.len().saturating_sub(start));
-        let (line, column) = self.line_col(start);
+        let (line, column) = self.lines.line_col(&self.text, start);
+        let (source_code, span) = Snippet::cut(&self.name, &self.text, &self.lines, start, len);
         // Messages quote the user's values: never let one reach the terminal raw.
         let escape = crate::names::escape_controls;
         SpecError {
             message: escape(&message),
-            source_code: NamedSource::new(self.name.clone(), self.text.clone()),
-            span: SourceSpan::new(start.into(), len),
+            source_code,
+            span,
             label: escape(&label),
             help: help.as_deref().map(escape),
             line,
@@ -220,100 +242,9 @@ impl SourceFile {
         }
     }
 
-    fn char_to_byte(&self, chars: usize) -> usize {
-        self.text
-            .char_indices()
-            .nth(chars)
-            .map_or(self.text.len(), |(b, _)| b)
-    }
-
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
-        let before = &self.text[..byte.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |n| n + 1);
-        let column = before[line_start..].chars().count() + 1;
-        (line, column)
-    }
-}
-
-enum Frame {
-    Map { path: YamlPath, key: Option<String> },
-    Seq { path: YamlPath, next: usize },
-}
-
-/// Walks the event stream once, recording the marks of every key and value by path. A
-/// syntax error simply ends the walk: the decoder reports it properly.
-fn build_index(text: &str) -> HashMap<YamlPath, Entry> {
-    let mut index: HashMap<YamlPath, Entry> = HashMap::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut documents = 0usize;
-
-    for item in Parser::new_from_str(text) {
-        let Ok((event, span)) = item else { break };
-        match event {
-            Event::DocumentStart(_) => {
-                documents += 1;
-                if documents > 1 {
-                    break;
-                }
-            }
-            Event::Scalar(value, ..) => {
-                if let Some(Frame::Map { path, key }) = stack.last_mut()
-                    && key.is_none()
-                {
-                    let child = path.key(&value);
-                    index.entry(child).or_default().key = Some(span.into());
-                    *key = Some(value.into_owned());
-                    continue;
-                }
-                let path = child_path(&mut stack);
-                index.entry(path).or_default().value = Some(span.into());
-            }
-            Event::Alias(_) => {
-                let path = child_path(&mut stack);
-                index.entry(path).or_default().value = Some(span.into());
-            }
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
-                let is_map = matches!(event, Event::MappingStart(..));
-                // A collection used as a mapping key has no path of its own.
-                if let Some(Frame::Map { key: None, .. }) = stack.last() {
-                    stack.push(Frame::Seq {
-                        path: YamlPath(vec![Seg::Key("?".into())]),
-                        next: 0,
-                    });
-                    continue;
-                }
-                let path = child_path(&mut stack);
-                index.entry(path.clone()).or_default().value = Some(span.into());
-                stack.push(if is_map {
-                    Frame::Map { path, key: None }
-                } else {
-                    Frame::Seq { path, next: 0 }
-                });
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                stack.pop();
-            }
-            _ => {}
-        }
-    }
-    index
-}
-
-/// The path of the value that the next event stands for, advancing the parent frame.
-fn child_path(stack: &mut [Frame]) -> YamlPath {
-    match stack.last_mut() {
-        None => YamlPath::root(),
-        Some(Frame::Map { path, key }) => {
-            let k = key.take().unwrap_or_default();
-            path.key(&k)
-        }
-        Some(Frame::Seq { path, next }) => {
-            let p = path.index(*next);
-            *next += 1;
-            p
-        }
+        self.lines.line_col(&self.text, byte)
     }
 }
 

@@ -9,12 +9,17 @@
 #   render_shm the same render into a fresh DIR on /dev/shm: the program without the disk
 #   check     `dpatterns render --check -f SPEC -o DIR` against an already-rendered DIR
 #   validate  `dpatterns validate -f SPEC`
+#   deep      `dpatterns validate` of a 200 KB spec of nested `[` (refused: exit 2 expected)
+#   deep_1m   the same with 1 MiB of nested `[` (the largest spec accepted for reading)
+#   per-component table: `validate` of SCALES (default 100 1000 5000) components that run
+#             an existing `image:`, with time and peak RSS per component
 #
 # Wall time: median/min/max over RUNS runs after WARMUP warm-ups, with hyperfine when it
 # is installed (installed with apt-get when running as root), else a `date +%s%N` loop.
 # Peak RSS: median of RSS_RUNS runs of GNU `/usr/bin/time -f %M`.
 #
 # Knobs (environment): RUNS (default 30), WARMUP (3), RSS_RUNS (7), COMPONENTS (100),
+# SCALES ("100 1000 5000"), SCALE_RUNS (5: runs per scale of the per-component table),
 # NO_BUILD=1 to skip the cargo build, NO_INSTALL=1 to never apt-get install,
 # NO_HYPERFINE=1 to use the bash loop even when hyperfine is installed.
 #
@@ -26,6 +31,8 @@ RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-3}
 RSS_RUNS=${RSS_RUNS:-7}
 COMPONENTS=${COMPONENTS:-100}
+SCALES=${SCALES:-100 1000 5000}
+SCALE_RUNS=${SCALE_RUNS:-5}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/target/release/dpatterns
@@ -114,6 +121,24 @@ EOF
 }
 gen_spec >"$SPEC"
 
+# Hostile nesting: 200 KB and 1 MiB of `[`, answered with the nesting-limit error.
+DEEP=$WORK/spec/deep-200k.yaml
+DEEP_1M=$WORK/spec/deep-1m.yaml
+head -c 204800 /dev/zero | tr '\0' '[' >"$DEEP"
+head -c 1048576 /dev/zero | tr '\0' '[' >"$DEEP_1M"
+
+# N components running an existing image, params in flow style (5,000 fit in 1 MiB).
+gen_scaled() { # N
+    local n=$1 i
+    printf 'apiVersion: dpatterns/v1alpha1\nkind: System\nmetadata:\n  name: scale%s\nspec:\n  components:\n' "$n"
+    for ((i = 0; i < n; i++)); do
+        printf '    - name: c%04d\n      pattern: replicated-service\n      image: ghcr.io/bench/app:1.%d.0\n' "$i" $((i % 9))
+        printf '      params: {replicas: %d, maxReplicas: %d, port: %d, servicePort: 80, public: %s}\n' \
+            $((i % 5 + 1)) $((i % 5 + 1 + i % 7)) $((8000 + i % 1000)) "$( ((i % 4 == 0)) && echo true || echo false)"
+    done
+}
+for n in $SCALES; do gen_scaled "$n" >"$WORK/spec/scale-$n.yaml"; done
+
 NEW_CWD=$WORK/new            # `new demo` runs here; demo/ is removed before every run
 NEW_DIR=$NEW_CWD/demo
 RENDER_DIR=$WORK/render      # fresh for every render run
@@ -129,11 +154,15 @@ median_of() { sort -g | awk '{a[NR]=$1} END{if(NR==0)exit 1; if(NR%2)print a[(NR
 
 run_prepare() { [[ -z $1 ]] || $1; }   # word-split on purpose: "rm -rf DIR"
 
+# EXPECT_RC: the exit code a case must have (0 unless set for one call); RUNS_NOW: runs.
+EXPECT_RC=0
+
 time_case() { # case prepare cmd...
     local name=$1 prep=$2; shift 2
-    local json=$WORK/$name.json
+    local json=$WORK/$name.json runs=${RUNS_NOW:-$RUNS}
     if [[ $TIMER == hyperfine* ]]; then
-        local args=("${HF_N[@]}" --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$json")
+        local args=("${HF_N[@]}" --style none --warmup "$WARMUP" --runs "$runs" --export-json "$json")
+        ((EXPECT_RC == 0)) || args+=(--ignore-failure)
         [[ -z $prep ]] || args+=(--prepare "$prep")
         # hyperfine word-splits the command with -N; our paths contain no spaces (mktemp)
         (cd "$NEW_CWD" && hyperfine "${args[@]}" "$*" >/dev/null)
@@ -147,7 +176,7 @@ time_case() { # case prepare cmd...
     else
         local i t0 t1 times=$WORK/$name.times
         : >"$times"
-        for ((i = 0; i < WARMUP + RUNS; i++)); do
+        for ((i = 0; i < WARMUP + runs; i++)); do
             run_prepare "$prep"
             t0=$(date +%s%N)
             (cd "$NEW_CWD" && "$@" >/dev/null 2>&1)
@@ -158,7 +187,7 @@ time_case() { # case prepare cmd...
         R_MIN[$name]=$(sort -g "$times" | head -1 | awk '{print $1/1000}')
         R_MAX[$name]=$(sort -g "$times" | tail -1 | awk '{print $1/1000}')
     fi
-    R_RUNS[$name]=$RUNS
+    R_RUNS[$name]=$runs
 }
 
 rss_case() { # case prepare cmd...
@@ -180,7 +209,7 @@ bench_case() { # case prepare cmd...
     run_prepare "$prep"
     local rc=0
     (cd "$NEW_CWD" && "$@" >"$WORK/$name.out" 2>&1) || rc=$?
-    if ((rc != 0)); then
+    if ((rc != EXPECT_RC)); then
         R_STATUS[$name]="FAILED (exit $rc)"
         log "    exit $rc: $(head -c 300 "$WORK/$name.out" | tr '\n' ' ')"
         return 0
@@ -215,6 +244,15 @@ else
 fi
 
 bench_case validate "" "$BIN" validate -f "$SPEC"
+
+EXPECT_RC=2
+bench_case deep "" "$BIN" validate -f "$DEEP"
+bench_case deep_1m "" "$BIN" validate -f "$DEEP_1M"
+EXPECT_RC=0
+
+for n in $SCALES; do
+    RUNS_NOW=$SCALE_RUNS bench_case "scale_$n" "" "$BIN" validate -f "$WORK/spec/scale-$n.yaml"
+done
 
 # --- table --------------------------------------------------------------------------
 fmt_ms() { awk -v v="$1" 'BEGIN{ if (v=="") print "–"; else if (v<10) printf "%.2f ms", v; else printf "%.1f ms", v }'; }
@@ -257,8 +295,30 @@ row render "\`render\` $COMPONENTS components, fresh dir" 100
 [[ -n ${SHM_DIR:-} ]] && row render_shm "\`render\` $COMPONENTS components, fresh dir on tmpfs (/dev/shm)" 100
 row check "\`render --check\` $COMPONENTS components, no drift" 100
 row validate "\`validate\` $COMPONENTS components" 100
+row deep "\`validate\` 200 KB of nested \`[\` (refused, exit 2)" 100
+row deep_1m "\`validate\` 1 MiB of nested \`[\` (refused, exit 2)" 100
 echo "| _ref: cargo-generate, 20-file template_ | 21.5 ms | | | | | 11.8 MiB | | reference |"
 echo "| _ref: \`helm template\` starter chart_ | 44 ms | | | | | 46 MiB | | reference |"
+echo
+echo "### validate per component (components with \`image:\`)"
+echo
+echo "| components | spec size | median | peak RSS | time / component | RSS / component | time / component vs the smallest |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+FIRST_PER=
+for n in $SCALES; do
+    name=scale_$n
+    size=$(wc -c <"$WORK/spec/scale-$n.yaml")
+    if [[ ${R_STATUS[$name]} != ok ]]; then
+        printf '| %s | %s KiB | **%s** | | | | |\n' "$n" $((size / 1024)) "${R_STATUS[$name]}"
+        continue
+    fi
+    per=$(awk -v m="${R_MED[$name]}" -v n="$n" 'BEGIN{printf "%.1f", m*1000/n}') # µs
+    [[ -n $FIRST_PER ]] || FIRST_PER=$per
+    printf '| %s | %s KiB | %s | %s | %s µs | %s | %s |\n' "$n" $((size / 1024)) \
+        "$(fmt_ms "${R_MED[$name]}")" "$(fmt_mib "${R_RSS[$name]:-}")" "$per" \
+        "$(awk -v r="${R_RSS[$name]:-}" -v n="$n" 'BEGIN{ if (r=="") print "–"; else printf "%.1f KiB", r/n }')" \
+        "$(awk -v p="$per" -v f="$FIRST_PER" 'BEGIN{printf "%.2fx", p/f}')"
+done
 echo
 if ((${#NOTES[@]})); then
     for n in "${NOTES[@]}"; do echo "- note: $n"; done

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use dpatterns::commands::{self, Format, NewOptions, RenderOptions, Verbosity};
+use dpatterns::error::MAX_PRINTED_ERRORS;
 use dpatterns::names::escape_controls;
 use dpatterns::prompt::{Prompter, TerminalPrompter};
 use dpatterns::{Catalog, Error};
@@ -293,8 +294,15 @@ fn print_error(e: &Error, color: bool) {
     let mut text = String::new();
     match e {
         Error::Spec(errors) => {
-            for spec_error in errors {
+            for spec_error in errors.iter().take(MAX_PRINTED_ERRORS) {
                 let _ = handler.render_report(&mut text, spec_error);
+            }
+            if errors.len() > MAX_PRINTED_ERRORS {
+                let more = errors.len() - MAX_PRINTED_ERRORS;
+                let errors = if more == 1 { "error" } else { "errors" };
+                text.push_str(&format!(
+                    "… and {more} more {errors} (`--format json` lists every one)\n"
+                ));
             }
             if errors.len() > 1 {
                 text.push_str(&format!("error: {e}\n"));

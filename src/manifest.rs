@@ -2,12 +2,14 @@
 //! pods they decorate, and applying the spec's `patches`. Working on parsed objects rather
 //! than text is what rules out the indentation bugs of text-templated charts.
 
+use std::collections::{BTreeMap, HashMap};
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
-use crate::error::{Blame, Error, Result};
-use crate::model::System;
+use crate::error::{Blame, Error, Result, SpecError};
+use crate::model::{Patch, System};
 use crate::patch_checks::{self, Warning};
 use crate::render::ManifestText;
 use crate::source::YamlPath;
@@ -303,51 +305,36 @@ pub fn apply_patches(
     spec: &LoadedSpec,
 ) -> Result<Vec<Warning>> {
     let mut errors = Vec::new();
+    // Objects by kind and name, found once: a spec with a patch per component would
+    // otherwise compare every patch with every object.
+    let mut by_target: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        by_target
+            .entry((o.kind().to_string(), o.name().to_string()))
+            .or_default()
+            .push(i);
+    }
+    let mut unmatched = Vec::new();
     for patch in &system.patches {
         if let Some(e) = patch_checks::moves_namespace(patch, &system.namespace, spec) {
             errors.push(e);
             continue;
         }
-        let mut matched = false;
-        for object in objects
-            .iter_mut()
-            .filter(|o| o.kind() == patch.kind && o.name() == patch.name)
-        {
-            merge_patch(&mut object.value, &patch.merge);
-            errors.extend(patch_checks::refused_after(object, patch, spec));
-            matched = true;
+        let key = (patch.kind.clone(), patch.name.clone());
+        let targets = by_target.remove(&key).unwrap_or_default();
+        for &i in &targets {
+            merge_patch(&mut objects[i].value, &patch.merge);
+            errors.extend(patch_checks::refused_after(&objects[i], patch, spec));
+            // A patch may rename an object: later patches find it by its new name.
+            let now = (objects[i].kind().to_string(), objects[i].name().to_string());
+            by_target.entry(now).or_default().push(i);
         }
-        if !matched {
-            let path = YamlPath::root()
-                .key("spec")
-                .key("patches")
-                .index(patch.index)
-                .key("target");
-            let same_kind: Vec<&str> = objects
-                .iter()
-                .filter(|o| o.kind() == patch.kind)
-                .map(Object::name)
-                .collect();
-            let help = if same_kind.is_empty() {
-                let mut kinds: Vec<&str> = objects.iter().map(Object::kind).collect();
-                kinds.sort_unstable();
-                kinds.dedup();
-                crate::names::did_you_mean(&patch.kind, kinds.iter().copied())
-                    .or_else(|| Some(format!("kinds rendered: {}", kinds.join(", "))))
-            } else {
-                crate::names::did_you_mean(&patch.name, same_kind.iter().copied())
-                    .or_else(|| Some(format!("{} objects: {}", patch.kind, same_kind.join(", "))))
-            };
-            errors.push(spec.source.error_at_value(
-                &path,
-                format!(
-                    "patch target {} `{}` matches no rendered object",
-                    patch.kind, patch.name
-                ),
-                "matches nothing",
-                help,
-            ));
+        if targets.is_empty() {
+            unmatched.push(patch);
         }
+    }
+    if !unmatched.is_empty() {
+        errors.extend(unmatched_patches(objects, &unmatched, spec));
     }
     if errors.is_empty() {
         Ok(patch_checks::weakened(&system.patches, spec))
@@ -355,6 +342,48 @@ pub fn apply_patches(
         errors.sort_by_key(|e| (e.line, e.column));
         Err(Error::Spec(errors))
     }
+}
+
+/// An error for each patch whose target is not rendered, with the closest name or kind.
+fn unmatched_patches(
+    objects: &[Object],
+    unmatched: &[&Patch],
+    spec: &LoadedSpec,
+) -> Vec<SpecError> {
+    let mut names_by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for o in objects {
+        names_by_kind.entry(o.kind()).or_default().push(o.name());
+    }
+    let kinds: Vec<&str> = names_by_kind.keys().copied().collect();
+    let mut suggestions = crate::names::SuggestionBudget::new();
+    let mut errors = Vec::new();
+    for patch in unmatched {
+        let path = YamlPath::root()
+            .key("spec")
+            .key("patches")
+            .index(patch.index)
+            .key("target");
+        let help = match names_by_kind.get(patch.kind.as_str()) {
+            None => crate::names::did_you_mean(&patch.kind, kinds.iter().copied())
+                .or_else(|| Some(format!("kinds rendered: {}", kinds.join(", ")))),
+            Some(same_kind) => suggestions
+                .did_you_mean(&patch.name, same_kind)
+                .or_else(|| {
+                    let names = crate::names::some_of(same_kind.iter().copied());
+                    Some(format!("{} objects: {names}", patch.kind))
+                }),
+        };
+        errors.push(spec.source.error_at_value(
+            &path,
+            format!(
+                "patch target {} `{}` matches no rendered object",
+                patch.kind, patch.name
+            ),
+            "matches nothing",
+            help,
+        ));
+    }
+    errors
 }
 
 /// RFC 7396: objects merge key by key, `null` deletes, anything else replaces.

@@ -2,7 +2,7 @@
 //! and images derived, and the component graph (who talks to whom) worked out. Everything
 //! after this point (templates, policy, checks) reads only this model.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 
@@ -33,6 +33,9 @@ pub struct System {
     /// The crates of attachable patterns: one per program of each attached pattern, shared
     /// by every attachment of it (configured per host through the environment).
     pub shared_programs: Vec<Program>,
+    /// Position in `components` of the first component of each name, so that finding a
+    /// component by name (once per rendered object) does not scan them all.
+    pub by_name: HashMap<String, usize>,
 }
 
 /// A generated program: one crate of the workspace under `services/`, one Dockerfile, one
@@ -156,7 +159,20 @@ impl System {
     }
 
     pub fn component(&self, name: &str) -> Option<&Component> {
-        self.components.iter().find(|c| c.name == name)
+        match self.by_name.get(name).and_then(|&i| self.components.get(i)) {
+            Some(c) if c.name == name => Some(c),
+            // Components changed after the map was built: look the slow way.
+            _ => self.components.iter().find(|c| c.name == name),
+        }
+    }
+
+    /// The map for `by_name` from a list of components.
+    pub fn index_by_name(components: &[Component]) -> HashMap<String, usize> {
+        let mut by_name = HashMap::with_capacity(components.len());
+        for (i, c) in components.iter().enumerate() {
+            by_name.entry(c.name.clone()).or_insert(i);
+        }
+        by_name
     }
 
     pub fn instance(&self, component: &str) -> String {

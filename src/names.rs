@@ -162,6 +162,54 @@ pub fn closest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .map(|(_, c)| c)
 }
 
+/// A bound on the did-you-mean work of one run. Each suggestion compares a word with every
+/// candidate, so thousands of misspelt references among thousands of components would
+/// cost a product of the two (5,000 by 5,000 took 4 s). Past the budget, errors keep
+/// their other hint (a list of what exists) instead of a suggestion.
+#[derive(Debug, Clone)]
+pub struct SuggestionBudget {
+    comparisons_left: usize,
+}
+
+impl SuggestionBudget {
+    /// About a tenth of a second of comparisons.
+    pub const COMPARISONS: usize = 1_000_000;
+
+    pub fn new() -> Self {
+        SuggestionBudget {
+            comparisons_left: Self::COMPARISONS,
+        }
+    }
+
+    /// [`did_you_mean`] while the budget lasts, `None` after.
+    pub fn did_you_mean(&mut self, given: &str, candidates: &[&str]) -> Option<String> {
+        if candidates.len() > self.comparisons_left {
+            self.comparisons_left = 0;
+            return None;
+        }
+        self.comparisons_left -= candidates.len();
+        did_you_mean(given, candidates.iter().copied())
+    }
+}
+
+impl Default for SuggestionBudget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A list of names for a hint, cut after a few: a hint naming 5,000 components helps no
+/// one, and repeated for every error it made reports quadratic in size.
+pub fn some_of<'n>(names: impl Iterator<Item = &'n str>) -> String {
+    const SHOWN: usize = 10;
+    let names: Vec<&str> = names.collect();
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!("{}, … ({} in all)", names[..SHOWN].join(", "), names.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

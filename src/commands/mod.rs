@@ -14,8 +14,8 @@ pub use render::{Format, RenderOptions, Verbosity, render_command, spec_dir, val
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::output::transaction::{self, Change};
 use crate::input::{MAX_SPEC_BYTES, read_regular};
+use crate::output::transaction::{self, Change};
 use crate::source::SourceFile;
 use crate::spec::{self, LoadedSpec};
 

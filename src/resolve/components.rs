@@ -1,13 +1,13 @@
 //! Checks that need the catalog or the whole spec: patterns, their parameters, references
 //! between components (which also give the graph), and patches.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
 use crate::catalog::{Catalog, Pattern};
 use crate::model::{Component, Patch};
-use crate::names::did_you_mean;
+use crate::names::{did_you_mean, some_of};
 use crate::params::ParamKind;
 use crate::source::YamlPath;
 
@@ -171,11 +171,13 @@ impl<'a> Resolver<'a> {
 
     /// Checks `component`-typed parameters and builds the graph from them.
     pub(super) fn references(&mut self, list: &YamlPath, components: &mut [Component]) {
-        let names: Vec<(String, String)> = components
-            .iter()
-            .map(|c| (c.name.clone(), c.pattern.clone()))
-            .collect();
-        let mut edges: Vec<(usize, String)> = Vec::new();
+        // By name, the first component of each name (a duplicate is reported elsewhere).
+        let mut by_name: HashMap<&str, usize> = HashMap::new();
+        for (i, c) in components.iter().enumerate() {
+            by_name.entry(c.name.as_str()).or_insert(i);
+        }
+        let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+        let mut edges: Vec<(usize, usize)> = Vec::new();
         for (i, c) in components.iter().enumerate() {
             let cpath = list.index(c.index);
             let mut sources: Vec<(YamlPath, &str, &BTreeMap<String, Value>)> =
@@ -199,18 +201,13 @@ impl<'a> Resolver<'a> {
                         continue;
                     };
                     let vpath = ppath.key(&def.name);
-                    match names.iter().find(|(n, _)| n == target) {
+                    let found = by_name.get(target).map(|&t| (t, &components[t]));
+                    match found {
                         None => {
-                            let help = did_you_mean(target, names.iter().map(|(n, _)| n.as_str()))
-                                .or_else(|| {
-                                    Some(format!(
-                                        "components in this spec: {}",
-                                        names
-                                            .iter()
-                                            .map(|(n, _)| n.as_str())
-                                            .collect::<Vec<_>>()
-                                            .join(", ")
-                                    ))
+                            let help =
+                                self.suggestions.did_you_mean(target, &names).or_else(|| {
+                                    let listed = some_of(names.iter().copied());
+                                    Some(format!("components in this spec: {listed}"))
                                 });
                             self.err(
                                 &vpath,
@@ -219,41 +216,41 @@ impl<'a> Resolver<'a> {
                                 help,
                             );
                         }
-                        Some((n, _)) if n == &c.name => self.err(
+                        Some((_, t)) if t.name == c.name => self.err(
                             &vpath,
                             format!("component `{target}` refers to itself"),
                             "self reference",
                             Some("point it at another component".into()),
                         ),
-                        Some((_, p)) if !patterns.iter().any(|x| x == p) => self.err(
+                        Some((_, t)) if !patterns.contains(&t.pattern) => self.err(
                             &vpath,
                             format!(
-                                "`{}` must refer to a {} component, but `{target}` is a {p}",
+                                "`{}` must refer to a {} component, but `{target}` is a {}",
                                 def.name,
-                                patterns.join(" or ")
+                                patterns.join(" or "),
+                                t.pattern
                             ),
                             "wrong kind of component",
                             None,
                         ),
-                        Some(_) => edges.push((i, target.to_string())),
+                        Some((t, _)) => edges.push((i, t)),
                     }
                 }
             }
         }
         for (from, to) in edges {
+            let to_name = components[to].name.clone();
             let from_name = components[from].name.clone();
-            if !components[from].uses.contains(&to) {
-                components[from].uses.push(to.clone());
-            }
-            if let Some(target) = components.iter_mut().find(|c| c.name == to)
-                && !target.used_by.contains(&from_name)
-            {
-                target.used_by.push(from_name);
-            }
+            components[from].uses.push(to_name);
+            components[to].used_by.push(from_name);
         }
+        // Sorted and deduplicated once at the end: a component many others call would
+        // otherwise be searched once per caller.
         for c in components.iter_mut() {
             c.uses.sort();
+            c.uses.dedup();
             c.used_by.sort();
+            c.used_by.dedup();
         }
     }
 

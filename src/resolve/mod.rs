@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SpecError};
 use crate::model::{Attachment, Component, MAX_COMPONENT_NAME, Program, System};
-use crate::names::crate_name_problem;
+use crate::names::{SuggestionBudget, crate_name_problem};
 use crate::source::YamlPath;
 use crate::spec::{API_VERSION, KIND, LoadedSpec};
 
@@ -25,6 +25,7 @@ pub fn resolve(spec: &LoadedSpec, catalog: &Catalog) -> Result<System> {
         spec,
         catalog,
         errors: Vec::new(),
+        suggestions: SuggestionBudget::new(),
     };
     let system = r.system();
     if r.errors.is_empty() {
@@ -39,6 +40,8 @@ struct Resolver<'a> {
     spec: &'a LoadedSpec,
     catalog: &'a Catalog,
     errors: Vec<SpecError>,
+    /// Did-you-mean over the spec's own names (which grow with it) draws on this.
+    suggestions: SuggestionBudget,
 }
 
 impl<'a> Resolver<'a> {
@@ -278,6 +281,7 @@ impl<'a> Resolver<'a> {
             kube_minor,
             registry,
             defaults,
+            by_name: System::index_by_name(&components),
             components,
             patches,
             service_version: version,

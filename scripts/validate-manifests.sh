@@ -9,15 +9,23 @@
 #   2. kubernetes-validate --strict for each Kubernetes version in K8S_VERSIONS (default:
 #      1.29 and the newest the pinned kubernetes-validate ships; plus spec.kubernetes.version
 #      from PROJECT_DIR/dpatterns.yaml when present) on every manifest except the
-#      kustomization; any line that is not a pass ("Couldn't find schema" exits 0!) fails
-#   3. checkov --framework kubernetes with zero failed checks (skips: CHECKOV_SKIP_CHECKS)
-#   4. kubectl kustomize PROJECT_DIR/k8s
+#      kustomization, custom resources left out; any line that is not a pass ("Couldn't
+#      find schema" exits 0!) fails
+#   3. custom resources (Prometheus Operator, Gateway API), when there are any: each is
+#      validated by the validator the @kubernetes-models npm package of its API group ships,
+#      compiled from the upstream API types (types, required fields, enums, patterns); an
+#      apiVersion/kind with no validator fails. These do not reject unknown fields: the
+#      in-process typed check does. Needs node; the packages are installed with npm.
+#   4. checkov --framework kubernetes with zero failed checks (skips: CHECKOV_SKIP_CHECKS)
+#   5. kubectl kustomize PROJECT_DIR/k8s
 # and prints a summary table. Exit status: 0 all passed, 1 any check failed, 2 usage or
 # environment error (no kubectl, venv install failed).
 #
 # The tools live in a venv: $DPATTERNS_VENV, default <repo>/target/validate-venv. It is
 # created on first use and reused; a stamp file records the pinned versions, so a second
 # run installs nothing. Python interpreter: $DPATTERNS_PYTHON (default python3).
+# The npm packages live in $DPATTERNS_NODE_MODELS, default <repo>/target/validate-node,
+# installed the same way on the first render holding a custom resource.
 # Other knobs: $DPATTERNS_K8S_VERSIONS (space-separated, "newest" allowed), $KUBECTL.
 # -v prints every tool's output, not only that of failing steps.
 
@@ -27,6 +35,13 @@ set -euo pipefail
 readonly KUBERNETES_VALIDATE_VERSION=1.37.0
 readonly CHECKOV_VERSION=3.3.30
 readonly YAMLLINT_VERSION=1.38.0
+readonly NODE_MODELS=(
+  @kubernetes-models/prometheus-operator@6.0.0
+  @kubernetes-models/gateway-api@2.0.0
+)
+# API groups of custom resources: kubernetes-validate has no schema for them, the models
+# above do.
+readonly CUSTOM_RESOURCE_GROUPS="monitoring.coreos.com gateway.networking.k8s.io"
 
 # ---- checkov checks skipped on purpose; each needs a reason ----
 readonly CHECKOV_SKIP_CHECKS=(
@@ -54,6 +69,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_dir="$(cd "$script_dir/.." && pwd)"
 venv="${DPATTERNS_VENV:-$repo_dir/target/validate-venv}"
+node_models="${DPATTERNS_NODE_MODELS:-$repo_dir/target/validate-node}"
 python="${DPATTERNS_PYTHON:-python3}"
 kubectl="${KUBECTL:-kubectl}"
 verbose=0
@@ -143,6 +159,32 @@ setup_venv() {
   exec 9>&-
 }
 
+# The npm packages for custom resources, installed on first need, like the venv.
+setup_node_models() {
+  local stamp="$node_models/.dpatterns-validate-stamp"
+  local want="${NODE_MODELS[*]}"
+  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]]; then
+    return 0
+  fi
+  command -v node >/dev/null 2>&1 || die 2 "node not found: it validates custom resources"
+  command -v npm >/dev/null 2>&1 || die 2 "npm not found: it installs the custom resource models"
+  mkdir -p "$node_models"
+  exec 8>"$node_models.lock"
+  if command -v flock >/dev/null 2>&1; then flock 8; fi
+  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]]; then
+    exec 8>&-
+    return 0
+  fi
+  echo "validate-manifests: installing $want into $node_models (first run; later runs reuse it)" >&2
+  rm -f "$stamp"
+  [[ -f "$node_models/package.json" ]] || printf '{"private": true}\n' >"$node_models/package.json"
+  # shellcheck disable=SC2086 # $want is a list of package specifiers
+  (cd "$node_models" && npm install --no-audit --no-fund --loglevel=error --save-exact $want) >&2 ||
+    die 2 "npm install of $want into $node_models failed"
+  printf '%s' "$want" >"$stamp"
+  exec 8>&-
+}
+
 t0=$(now_ms)
 setup_venv
 t_setup=$(($(now_ms) - t0))
@@ -205,13 +247,44 @@ for dir in "${dirs[@]}"; do
   echo "  yamllint: $st ($(fmt_ms "$ms"))"
   show_output "$st" "$out"
 
+  # -- custom resources go to their own validator; the rest to kubernetes-validate, from a
+  # copy of each manifest without them (a manifest of custom resources only is left out).
+  split="$(mktemp -d)"
+  "$bin/python" - "$split" "$CUSTOM_RESOURCE_GROUPS" "${manifests[@]}" <<'PY' ||
+import json, os, re, sys, yaml
+out, groups, files = sys.argv[1], set(sys.argv[2].split()), sys.argv[3:]
+os.makedirs(os.path.join(out, "builtin"))
+custom = []
+for f in files:
+    with open(f) as fh:
+        text = fh.read()
+    kept = []
+    for chunk in re.split(r"^---[ \t]*$\n?", text, flags=re.M):
+        doc = yaml.safe_load(chunk)
+        group = str((doc or {}).get("apiVersion", "")).rpartition("/")[0] if isinstance(doc, dict) else ""
+        if group in groups:
+            custom.append({"file": f, "object": doc})
+        else:
+            kept.append(chunk)
+    if any(yaml.safe_load(c) is not None for c in kept):
+        with open(os.path.join(out, "builtin", os.path.basename(f)), "w") as fh:
+            fh.write("---\n".join(kept))
+with open(os.path.join(out, "custom.json"), "w") as fh:
+    json.dump(custom, fh)
+PY
+    die 2 "could not split the manifests of $dir into built-in objects and custom resources"
+  builtin=("$split"/builtin/*.yaml)
+
   # -- kubernetes-validate --strict, per version
   mapfile -t versions < <(k8s_versions_for "$dir")
   for v in "${versions[@]}"; do
     t=$(now_ms)
     st=PASS
-    if ((${#manifests[@]})); then
-      if out="$("$bin/kubernetes-validate" --strict -k "$v" "${manifests[@]}" 2>&1)"; then :; else st=FAIL; fi
+    if ((${#builtin[@]})); then
+      if out="$("$bin/kubernetes-validate" --strict -k "$v" "${builtin[@]}" 2>&1)"; then :; else st=FAIL; fi
+      out="${out//"$split/builtin/"/"$k8s/"}"
+    elif ((${#manifests[@]})); then
+      out="" # custom resources only: nothing for kubernetes-validate
     else
       out="no manifests"
       st=FAIL
@@ -222,7 +295,8 @@ for dir in "${dirs[@]}"; do
     [[ -n "$bad" ]] && st=FAIL
     npass="$(grep -c -E '^INFO .* passed for resource ' <<<"$out" || true)"
     # every manifest file must have yielded at least one validated object
-    for f in "${manifests[@]}"; do
+    for f in "${builtin[@]}"; do
+      f="$k8s/${f##*/}"
       grep -qF "INFO $f passed for resource " <<<"$out" || { st=FAIL; bad+=$'\n'"$f: no object validated"; }
     done
     ms=$(($(now_ms) - t))
@@ -232,6 +306,20 @@ for dir in "${dirs[@]}"; do
     echo "  kubernetes-validate --strict -k $v: $st ($(fmt_ms "$ms"))"
     if [[ $st == FAIL ]]; then show_output FAIL "${bad#$'\n'}"; else show_output PASS "$out"; fi
   done
+
+  # -- custom resources
+  if [[ "$(<"$split/custom.json")" != "[]" ]]; then
+    setup_node_models
+    t=$(now_ms)
+    if out="$(node "$script_dir/validate-custom-resources.mjs" "$node_models" "$split/custom.json" 2>&1)"; then st=PASS; else st=FAIL; fi
+    ms=$(($(now_ms) - t))
+    note="$(grep -c '^PASS ' <<<"$out" || true) objects"
+    [[ $st == FAIL ]] && note="$(grep -c '^FAIL ' <<<"$out" || true) problems"
+    record "$dir" "custom resources (@kubernetes-models)" "$st" "$ms" "$note"
+    echo "  custom resources: $st ($(fmt_ms "$ms"))"
+    show_output "$st" "$out"
+  fi
+  rm -rf "$split"
 
   # -- checkov
   t=$(now_ms)

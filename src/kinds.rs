@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, networking, policy, rbac};
+use kcr_gateway_networking_k8s_io::v1 as gateway;
+use kcr_monitoring_coreos_com::v1 as monitoring;
 
 /// One kind of object and what the pipeline needs to know about it.
 #[derive(Debug)]
@@ -104,6 +106,10 @@ pub static KINDS: &[Kind] = &[
     kind!("autoscaling/v2", "HorizontalPodAutoscaler", autoscaling::v2::HorizontalPodAutoscaler, NAMESPACED, Subdomain, None),
     kind!("networking.k8s.io/v1", "NetworkPolicy", networking::v1::NetworkPolicy, NAMESPACED, Subdomain, None),
     kind!("networking.k8s.io/v1", "Ingress", networking::v1::Ingress, NAMESPACED, Subdomain, None),
+    // Custom resources: typed bindings generated from the projects' own CRDs.
+    kind!("gateway.networking.k8s.io/v1", "HTTPRoute", gateway::httproutes::HttpRoute, NAMESPACED, Subdomain, None),
+    kind!("monitoring.coreos.com/v1", "PodMonitor", monitoring::podmonitors::PodMonitor, NAMESPACED, Subdomain, None),
+    kind!("monitoring.coreos.com/v1", "PrometheusRule", monitoring::prometheusrules::PrometheusRule, NAMESPACED, Subdomain, None),
 ];
 
 /// The row of an object's `apiVersion` and `kind`, if dpatterns knows the pair.
@@ -200,6 +206,7 @@ mod tests {
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"},
             }),
             "NetworkPolicy" => json!({"podSelector": {}}),
+            "PodMonitor" => json!({"selector": {}}),
             "ServiceAccount" | "ConfigMap" | "Secret" | "Role" | "RoleBinding" => return None,
             _ => json!({}),
         })

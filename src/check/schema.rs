@@ -113,6 +113,32 @@ mod tests {
     }
 
     #[test]
+    fn custom_resources_are_checked_as_strictly_as_built_in_kinds() {
+        let mut monitor = json!({
+            "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
+            "metadata": {"name": "web", "namespace": "ns"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}},
+                "podMetricsEndpoints": [{"port": "metrics", "interval": "30s"}]}
+        });
+        assert!(check_object(&monitor).is_ok());
+        monitor["spec"]["podMetricsEndpoints"][0]["scrapeIntervall"] = json!("30s");
+        assert_eq!(
+            check_object(&monitor).unwrap_err(),
+            vec!["unknown field `.spec.podMetricsEndpoints[0].scrapeIntervall`"]
+        );
+        let route = json!({
+            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": "web", "namespace": "ns"},
+            "spec": {"rules": [{"backendRefs": [{"name": "web", "port": "http"}]}]}
+        });
+        let errs = check_object(&route).unwrap_err();
+        assert!(
+            errs[0].starts_with("wrong value at `.spec.rules[0].backendRefs[0].port`"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
     fn removed_api_versions_are_rejected() {
         let mut d = deployment();
         d["apiVersion"] = json!("extensions/v1beta1");

@@ -3,7 +3,7 @@
 //! produces files and the writer that lands them import it from here rather than from each
 //! other.
 
-use crate::render::TOOL_VERSION;
+use crate::TOOL_VERSION;
 
 /// Whether later renders may overwrite a file.
 #[derive(

@@ -23,6 +23,7 @@ pub mod patch_checks;
 pub mod pipeline;
 pub mod policy;
 pub mod prompt;
+pub mod quantity;
 pub mod reference;
 pub mod render;
 pub mod resolve;
@@ -35,3 +36,8 @@ pub mod yaml_out;
 
 pub use catalog::Catalog;
 pub use error::{Error, Result};
+
+/// The tool's name and version, as written into the lock, the managed files' header and the
+/// templates' `tool` context.
+pub const TOOL_NAME: &str = "dpatterns";
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

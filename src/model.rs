@@ -8,8 +8,6 @@ use serde_json::{Value, json};
 
 use crate::names::crate_ident;
 
-pub use crate::resolve::{is_quantity, resolve, split_image};
-
 /// Kubernetes versions whose schemas the tool targets.
 pub const MIN_KUBE_MINOR: u32 = 25;
 pub const MAX_KUBE_MINOR: u32 = 37;

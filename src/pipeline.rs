@@ -27,7 +27,7 @@ pub struct Rendered {
 
 /// Renders a spec completely, running every check.
 pub fn render(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
-    let system = model::resolve(spec, catalog)?;
+    let system = crate::resolve::resolve(spec, catalog)?;
     let texts = render::render_templates(&system, catalog)?;
     let parsed = manifest::parse(&texts.manifests, catalog)?;
     let composed = manifest::compose(parsed, &system, spec)?;

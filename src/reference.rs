@@ -105,3 +105,34 @@ mod tests {
         assert!(!is_digest(&format!("sha256:{}", "A".repeat(64))));
     }
 }
+
+/// `repo/name:tag@digest` -> (`repo/name`, Some(tag)).
+pub fn split_image(image: &str) -> (&str, Option<&str>) {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last_slash = without_digest.rfind('/').map_or(0, |n| n + 1);
+    match without_digest[last_slash..].rfind(':') {
+        Some(n) => (
+            &without_digest[..last_slash + n],
+            Some(&without_digest[last_slash + n + 1..]),
+        ),
+        None => (without_digest, None),
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn images_split_into_name_and_tag() {
+        assert_eq!(
+            split_image("ghcr.io/acme/api:1.2"),
+            ("ghcr.io/acme/api", Some("1.2"))
+        );
+        assert_eq!(
+            split_image("localhost:5000/api"),
+            ("localhost:5000/api", None)
+        );
+        assert_eq!(split_image("nginx@sha256:abc"), ("nginx", None));
+    }
+}

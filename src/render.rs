@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::catalog::{COMMON, Catalog};
 use crate::error::{Error, Result};
 use crate::model::{Component, Program, System};
+use crate::{TOOL_NAME, TOOL_VERSION};
 
 /// A rendered text file of the project (code, docs, CI).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +39,6 @@ pub struct RenderedTemplates {
     pub manifests: Vec<ManifestText>,
     pub files: Vec<TextFile>,
 }
-
-pub const TOOL_NAME: &str = "dpatterns";
-pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Renders every applicable template of the catalog for the system.
 pub fn render_templates(system: &System, catalog: &Catalog) -> Result<RenderedTemplates> {

@@ -12,8 +12,9 @@ use crate::catalog::Catalog;
 use crate::model::{MAX_COMPONENT_NAME, MAX_KUBE_MINOR, MIN_KUBE_MINOR};
 use crate::names::DNS_LABEL_REGEX;
 use crate::names::RUST_RESERVED;
+use crate::quantity::QUANTITY_REGEX;
 use crate::reference::{image_regex, registry_regex};
-use crate::resolve::{QUANTITY_REGEX, RESERVED_NAMES};
+use crate::resolve::RESERVED_NAMES;
 use crate::spec::{API_VERSION, KIND};
 
 pub fn spec_schema(catalog: &Catalog) -> Value {

@@ -246,7 +246,7 @@ fn check_needs(c: &ContainerDoc) -> Result<(), String> {
         if c.writable[..i].iter().any(|o| o.path == w.path) {
             return fail("is declared twice");
         }
-        if !crate::resolve::is_quantity(&w.size_limit) {
+        if !crate::quantity::is_quantity(&w.size_limit) {
             return fail(&format!(
                 "has sizeLimit `{}`, which is not a Kubernetes quantity",
                 w.size_limit

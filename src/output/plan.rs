@@ -11,9 +11,9 @@ use super::lock::{LOCK_FILE, Lock, LockEntry, sha256_hex};
 use super::merge::{self, BASE_DIR, Merged, base_path};
 use super::paths::{check_no_symlink, check_relative, is_internal, read_optional};
 use super::transaction::{self, Change};
+use crate::TOOL_VERSION;
 use crate::error::{Error, Result};
 use crate::files::{FileKind, OutputFile};
-use crate::render::TOOL_VERSION;
 
 /// What a render does to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -14,8 +14,6 @@ use crate::names::{SuggestionBudget, crate_name_problem};
 use crate::source::YamlPath;
 use crate::spec::{API_VERSION, KIND, LoadedSpec};
 
-pub use settings::{QUANTITY_REGEX, is_quantity, split_image};
-
 /// Names whose `k8s/<name>.yaml` the tool writes itself.
 pub const RESERVED_NAMES: &[&str] = &["kustomization"];
 /// Checks the spec against the catalog and builds the model, reporting every problem found

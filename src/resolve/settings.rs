@@ -3,6 +3,8 @@
 
 use crate::model::{DEFAULT_KUBE_VERSION, EffectiveDefaults, MAX_KUBE_MINOR, MIN_KUBE_MINOR};
 use crate::names::{DNS_LABEL_HELP, check_dns_label};
+use crate::quantity::is_quantity;
+use crate::reference::split_image;
 use crate::source::YamlPath;
 use crate::spec::PullPolicy;
 
@@ -157,75 +159,6 @@ impl Resolver<'_> {
                 "unpinned or malformed image",
                 Some("pin a version tag or a digest, like `ghcr.io/acme/api:1.4.2`".into()),
             );
-        }
-    }
-}
-
-/// `repo/name:tag@digest` -> (`repo/name`, Some(tag)).
-pub fn split_image(image: &str) -> (&str, Option<&str>) {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let last_slash = without_digest.rfind('/').map_or(0, |n| n + 1);
-    match without_digest[last_slash..].rfind(':') {
-        Some(n) => (
-            &without_digest[..last_slash + n],
-            Some(&without_digest[last_slash + n + 1..]),
-        ),
-        None => (without_digest, None),
-    }
-}
-
-/// The grammar of [`is_quantity`], for the JSON Schema.
-pub const QUANTITY_REGEX: &str =
-    r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][-+]?[0-9]+)?$";
-
-/// A Kubernetes resource quantity: digits with an optional fraction and a suffix (a unit
-/// or a decimal exponent, as YAML writes `1e3`).
-pub fn is_quantity(text: &str) -> bool {
-    let suffixes = [
-        "", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
-    ];
-    let number_end = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(number_end);
-    !number.is_empty()
-        && number.chars().filter(|c| *c == '.').count() <= 1
-        && number.chars().any(|c| c.is_ascii_digit())
-        && (suffixes.contains(&suffix) || is_exponent(suffix))
-}
-
-fn is_exponent(suffix: &str) -> bool {
-    let Some(rest) = suffix.strip_prefix(['e', 'E']) else {
-        return false;
-    };
-    let digits = rest.strip_prefix(['+', '-']).unwrap_or(rest);
-    !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    pub(super) fn images_split_into_name_and_tag() {
-        assert_eq!(
-            split_image("ghcr.io/acme/api:1.2"),
-            ("ghcr.io/acme/api", Some("1.2"))
-        );
-        assert_eq!(
-            split_image("localhost:5000/api"),
-            ("localhost:5000/api", None)
-        );
-        assert_eq!(split_image("nginx@sha256:abc"), ("nginx", None));
-    }
-
-    #[test]
-    pub(super) fn quantities_accept_kubernetes_forms() {
-        for q in ["100m", "1", "0.5", "512Mi", "2Gi", "1.5G", "1e3", "5E-1"] {
-            assert!(is_quantity(q), "{q}");
-        }
-        for q in ["", "m", "1.2.3", "12 Mi", "10mb", "1e", "-1"] {
-            assert!(!is_quantity(q), "{q}");
         }
     }
 }

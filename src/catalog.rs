@@ -4,7 +4,7 @@
 //! theme folder override any of its templates.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use include_dir::{Dir, include_dir};
 
@@ -157,41 +157,6 @@ impl Catalog {
         self.files
             .get(&format!("{id}/example.yaml"))
             .map(|f| f.contents.as_str())
-    }
-
-    /// Copies a pattern's folder (embedded files merged with any user override) to `dest`.
-    pub fn eject(&self, id: &str, dest: &Path, force: bool) -> Result<Vec<PathBuf>> {
-        if id != COMMON && !self.patterns.contains_key(id) {
-            return Err(Error::Usage {
-                message: format!("unknown pattern `{id}`"),
-                help: crate::names::did_you_mean(id, self.pattern_ids())
-                    .or_else(|| Some("`dpatterns list` shows the catalog".into())),
-            });
-        }
-        let target = dest.join(id);
-        if target.exists() && !force {
-            return Err(Error::Usage {
-                message: format!("{} already exists", target.display()),
-                help: Some("pass --force to overwrite it".into()),
-            });
-        }
-        let prefix = format!("{id}/");
-        let mut written = Vec::new();
-        for (path, file) in self.files_under(&prefix) {
-            let out = dest.join(path);
-            if let Some(parent) = out.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| Error::Write {
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
-            }
-            std::fs::write(&out, &file.contents).map_err(|source| Error::Write {
-                path: out.clone(),
-                source,
-            })?;
-            written.push(out);
-        }
-        Ok(written)
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::catalog::Catalog;
 use crate::error::{Blame, Error, Result};
 use crate::manifest::{self, Object};
-use crate::model::{self, System};
+use crate::model::System;
 use crate::patch_checks::Warning;
 use crate::render;
 use crate::spec::LoadedSpec;

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use dpatterns::error::{Error, SpecError};
 use dpatterns::source::SourceFile;
-use dpatterns::{Catalog, model, spec};
+use dpatterns::{Catalog, resolve, spec};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -67,7 +67,7 @@ fn answer(text: &str) {
         }
     };
     match spec::parse(SourceFile::new("fuzz.yaml", text)) {
-        Ok(loaded) => match model::resolve(&loaded, catalog()) {
+        Ok(loaded) => match resolve::resolve(&loaded, catalog()) {
             Ok(_) => {}
             Err(Error::Spec(errors)) => check(&errors),
             Err(other) => panic!("resolution failed with a non-spec error: {other}"),

@@ -16,7 +16,6 @@ use serde_json::Value;
 use crate::kinds::{self, NameRule};
 use crate::manifest::Object;
 use crate::policy::is_namespaced;
-use crate::reference::split_image;
 
 /// A failed invariant: the object it concerns, the rule, and the explanation.
 pub type Finding = (usize, &'static str, String);

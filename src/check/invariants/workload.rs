@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{Index, containers, is_subset, labels_of, string_map};
 use crate::kinds::{self, Lifecycle};
 use crate::manifest::Object;
-use crate::model::split_image;
+use crate::reference::split_image;
 
 type Fail<'f> = &'f mut dyn FnMut(&'static str, String);
 

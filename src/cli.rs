@@ -355,7 +355,7 @@ fn print_json_error(e: &Error) {
                 "column": s.column, "help": s.help,
             })).collect::<Vec<_>>()
         }),
-        Error::Checks { failures, .. } => serde_json::json!({"ok": false, "failures": failures}),
+        Error::Verify { failures, .. } => serde_json::json!({"ok": false, "failures": failures}),
         other => {
             use miette::Diagnostic as _;
             let help = other.help().map(|h| h.to_string());

@@ -34,7 +34,7 @@ pub struct SpecError {
 
 /// A rendered object that failed a check, named by file, object and field path.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CheckFailure {
+pub struct VerifyFailure {
     pub file: String,
     pub object: String,
     pub check: &'static str,
@@ -44,7 +44,7 @@ pub struct CheckFailure {
     pub patch: Option<String>,
 }
 
-impl std::fmt::Display for CheckFailure {
+impl std::fmt::Display for VerifyFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
@@ -173,8 +173,8 @@ pub enum Error {
 
     #[error("the rendered output failed {}:\n{}", plural(.failures.len(), "check"), bullet_list(.failures))]
     #[diagnostic(help("{}", check_help(.blame)))]
-    Checks {
-        failures: Vec<CheckFailure>,
+    Verify {
+        failures: Vec<VerifyFailure>,
         blame: Option<Blame>,
     },
 
@@ -223,7 +223,7 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
     }
 }
 
-fn bullet_list(failures: &[CheckFailure]) -> String {
+fn bullet_list(failures: &[VerifyFailure]) -> String {
     failures
         .iter()
         .map(|f| format!("  - {f}"))

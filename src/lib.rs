@@ -3,15 +3,16 @@
 //! Kubernetes manifests, Rust services, Dockerfiles, docs and CI, from one YAML spec.
 //!
 //! The library is the whole tool; the binary only parses arguments. The pipeline
-//! (DESIGN §3) runs `spec` → `model` → `render` → `manifest` → `policy` → `check` →
-//! `output`, and [`pipeline::render`] is its pure core.
+//! (`docs/architecture.md` §3) runs `source`/`spec` → `resolve` (into `model`) →
+//! `templating` → `manifest` → `policy` → `verify` → `output`, and [`pipeline::run`] is
+//! its pure core, from the decoded spec to every file in memory.
 
 pub mod catalog;
-pub mod check;
 pub mod commands;
 pub mod error;
 pub mod files;
 pub mod input;
+pub mod json_schema;
 pub mod kinds;
 pub mod manifest;
 pub mod model;
@@ -25,13 +26,13 @@ pub mod policy;
 pub mod prompt;
 pub mod quantity;
 pub mod reference;
-pub mod render;
 pub mod resolve;
 pub mod source;
 pub mod spec;
 pub mod spec_scalars;
-pub mod spec_schema;
 pub mod spec_text;
+pub mod templating;
+pub mod verify;
 pub mod yaml_out;
 
 pub use catalog::Catalog;

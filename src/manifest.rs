@@ -11,9 +11,9 @@ use crate::catalog::Catalog;
 use crate::error::{Blame, Error, Result, SpecError};
 use crate::model::{Patch, System};
 use crate::patch_checks::{self, Warning};
-use crate::render::ManifestText;
 use crate::source::YamlPath;
 use crate::spec::LoadedSpec;
+use crate::templating::ManifestText;
 
 /// The kind an attachable pattern renders to say "add this to my host's pods".
 pub const POD_PATCH_KIND: &str = "PodPatch";

@@ -177,7 +177,7 @@ impl System {
         format!("{}-{component}", self.name)
     }
 
-    /// Labels every object of a component carries (DESIGN §6).
+    /// Labels every object of a component carries (architecture §6).
     pub fn labels(&self, component: &Component) -> Value {
         json!({
             "app.kubernetes.io/name": component.name,

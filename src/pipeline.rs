@@ -1,4 +1,4 @@
-//! The render pipeline of DESIGN §3 as one pure function: spec and catalog in, every output
+//! The render pipeline of architecture §3 as one pure function: spec and catalog in, every output
 //! file in memory out. No clock, no randomness, no map-order dependence: the same input
 //! gives byte-identical files.
 
@@ -9,8 +9,8 @@ use crate::error::{Blame, Error, Result};
 use crate::manifest::{self, Object};
 use crate::model::System;
 use crate::patch_checks::Warning;
-use crate::render;
 use crate::spec::LoadedSpec;
+use crate::templating;
 
 pub use crate::files::{FileKind, OutputFile, managed_header};
 
@@ -26,9 +26,9 @@ pub struct Rendered {
 }
 
 /// Renders a spec completely, running every check.
-pub fn render(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
+pub fn run(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
     let system = crate::resolve::resolve(spec, catalog)?;
-    let texts = render::render_templates(&system, catalog)?;
+    let texts = templating::render_templates(&system, catalog)?;
     let parsed = manifest::parse(&texts.manifests, catalog)?;
     let composed = manifest::compose(parsed, &system, spec)?;
 
@@ -40,14 +40,14 @@ pub fn render(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
     crate::policy::apply(&mut objects, &system);
     sort_objects(&mut objects);
 
-    let canonical = match crate::check::run(&objects, &system.namespace) {
+    let canonical = match crate::verify::run(&objects, &system.namespace) {
         Ok(c) => c,
         Err(mut failures) => {
             let blame = blame_for_failures(unpatched, &system, &objects, &failures, catalog);
             if blame.is_none() {
                 name_patches(&mut failures, &system, spec);
             }
-            return Err(Error::Checks { failures, blame });
+            return Err(Error::Verify { failures, blame });
         }
     };
 
@@ -72,7 +72,7 @@ pub fn render(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
 
 /// Points each failure of a patched object at the patch in the spec (`dpatterns.yaml:14:7`),
 /// since the output file it names was never written.
-fn name_patches(failures: &mut [crate::error::CheckFailure], system: &System, spec: &LoadedSpec) {
+fn name_patches(failures: &mut [crate::error::VerifyFailure], system: &System, spec: &LoadedSpec) {
     for failure in failures.iter_mut() {
         let patch = system.patches.iter().find(|p| {
             failure.object == format!("{} {}/{}", p.kind, system.namespace, p.name)
@@ -96,7 +96,7 @@ fn blame_for_failures(
     unpatched: Option<Vec<Object>>,
     system: &System,
     objects: &[Object],
-    failures: &[crate::error::CheckFailure],
+    failures: &[crate::error::VerifyFailure],
     catalog: &Catalog,
 ) -> Option<Blame> {
     let template_blame = || {
@@ -111,7 +111,7 @@ fn blame_for_failures(
         return Some(template_blame());
     };
     crate::policy::apply(&mut unpatched, system);
-    if crate::check::run(&unpatched, &system.namespace).is_err() {
+    if crate::verify::run(&unpatched, &system.namespace).is_err() {
         Some(template_blame())
     } else {
         None

@@ -1,4 +1,4 @@
-//! Policy: the conventions and secure defaults of DESIGN §6, applied to every object after
+//! Policy: the conventions and secure defaults of architecture §6, applied to every object after
 //! composition and patches, so a pattern's templates (embedded or a user's) only write what
 //! is particular to the pattern. Policy fills what is missing and never overrides a value a
 //! template or a patch set — that is the escape hatch.

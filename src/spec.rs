@@ -1,4 +1,4 @@
-//! The spec as the user wrote it (DESIGN §2): decoding, with unknown keys and wrong types
+//! The spec as the user wrote it (architecture §2): decoding, with unknown keys and wrong types
 //! reported at their line and column. Meaning (patterns, references, ranges) is checked
 //! against the catalog in `model`.
 

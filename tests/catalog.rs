@@ -71,7 +71,7 @@ fn every_rendered_yaml_file_parses_and_ci_keeps_its_expressions() {
             catalog.example(&p.id).unwrap(),
         ))
         .unwrap();
-        let rendered = pipeline::render(&loaded, &catalog).unwrap();
+        let rendered = pipeline::run(&loaded, &catalog).unwrap();
         for file in &rendered.files {
             if file.path.ends_with(".yaml") || file.path.ends_with(".yml") {
                 for doc in serde_yaml::Deserializer::from_str(&file.contents) {
@@ -102,10 +102,8 @@ fn rendering_an_example_twice_gives_identical_files() {
     let catalog = Catalog::embedded().unwrap();
     for p in catalog.patterns() {
         let text = catalog.example(&p.id).unwrap();
-        let a =
-            pipeline::render(&spec::parse(SourceFile::new("a", text)).unwrap(), &catalog).unwrap();
-        let b =
-            pipeline::render(&spec::parse(SourceFile::new("a", text)).unwrap(), &catalog).unwrap();
+        let a = pipeline::run(&spec::parse(SourceFile::new("a", text)).unwrap(), &catalog).unwrap();
+        let b = pipeline::run(&spec::parse(SourceFile::new("a", text)).unwrap(), &catalog).unwrap();
         assert_eq!(a.files, b.files, "{}", p.id);
     }
 }

@@ -18,7 +18,7 @@ fn render(catalog: &Catalog, components: &str) -> Result<pipeline::Rendered, Err
         "apiVersion: dpatterns/v1alpha1\nkind: System\nmetadata: {{name: shop}}\n\
          spec:\n  registry: ghcr.io/acme\n  components:\n{components}"
     );
-    pipeline::render(
+    pipeline::run(
         &spec::parse(SourceFile::new("dpatterns.yaml", text.as_str())).unwrap(),
         catalog,
     )

@@ -44,7 +44,7 @@ fn schema_accepts(path: &Path, validator: &jsonschema::Validator) -> bool {
 #[test]
 fn the_schema_and_the_binary_agree_on_every_corpus_spec() {
     let catalog = Catalog::load(None).expect("the embedded catalog loads");
-    let schema = dpatterns::spec_schema::spec_schema(&catalog);
+    let schema = dpatterns::json_schema::json_schema(&catalog);
     let validator = jsonschema::validator_for(&schema).expect("the schema is a valid schema");
     let files = corpus();
     assert!(files.len() >= 30, "the corpus has {} specs", files.len());

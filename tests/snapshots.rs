@@ -20,8 +20,8 @@ fn uber_snapshot(catalog: &Catalog, id: &str) -> String {
 fn render_joined(catalog: &Catalog, name: &str, text: &str) -> String {
     let loaded = spec::parse(SourceFile::new(name, text))
         .unwrap_or_else(|e| panic!("{name} does not parse: {e:?}"));
-    let rendered = pipeline::render(&loaded, catalog)
-        .unwrap_or_else(|e| panic!("{name} does not render: {e:?}"));
+    let rendered =
+        pipeline::run(&loaded, catalog).unwrap_or_else(|e| panic!("{name} does not render: {e:?}"));
     let mut out = String::new();
     for file in &rendered.files {
         out.push_str(&format!("==== {} ({:?}) ====\n", file.path, file.kind));

@@ -1,4 +1,4 @@
-//! The commands of DESIGN §1 as library functions over plain types. The binary's `cli.rs`
+//! The commands of architecture §1 as library functions over plain types. The binary's `cli.rs`
 //! turns arguments into these calls; nothing here knows about clap or the terminal, so
 //! every command is testable in-process.
 
@@ -128,7 +128,7 @@ pub fn show(catalog: &Catalog, id: &str, out: &mut dyn Write) -> Result<()> {
     if let Some(example) = catalog.example(id) {
         text.push_str("\nOBJECTS (for the example below)\n");
         let spec = spec::parse(SourceFile::new(format!("{id}/example.yaml"), example))?;
-        let rendered = crate::pipeline::render(&spec, catalog)?;
+        let rendered = crate::pipeline::run(&spec, catalog)?;
         for o in &rendered.objects {
             text.push_str(&format!("  {:<24} {}\n", o.kind(), o.name()));
         }
@@ -142,7 +142,7 @@ pub fn show(catalog: &Catalog, id: &str, out: &mut dyn Write) -> Result<()> {
 
 /// `dpatterns schema`: the spec's JSON Schema.
 pub fn schema(catalog: &Catalog, out: &mut dyn Write) -> Result<()> {
-    let schema = crate::spec_schema::spec_schema(catalog);
+    let schema = crate::json_schema::json_schema(catalog);
     let text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
     writeln!(out, "{text}").map_err(io_err)
 }

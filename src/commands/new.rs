@@ -87,7 +87,7 @@ pub fn new_project(
     // Render in memory first, so bad input writes nothing at all.
     let source = SourceFile::new(spec_path.display().to_string(), text.clone());
     let loaded = spec::parse(source)?;
-    let rendered = crate::pipeline::render(&loaded, catalog)?;
+    let rendered = crate::pipeline::run(&loaded, catalog)?;
 
     // The spec is written in the same transaction as the files rendered from it: if any
     // of them cannot be written, the folder (and a spec that `--force` would replace) stays

@@ -51,7 +51,7 @@ pub fn spec_dir(spec: &Path) -> PathBuf {
 /// `--check` finds drift.
 pub fn render_command(opts: &RenderOptions, catalog: &Catalog, out: &mut dyn Write) -> Result<i32> {
     let spec = load_spec(&opts.spec)?;
-    let rendered = pipeline::render(&spec, catalog)?;
+    let rendered = pipeline::run(&spec, catalog)?;
     apply_rendered(opts, &spec.source.text, None, &rendered, out)
 }
 
@@ -283,7 +283,7 @@ pub fn validate_command(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let spec = load_spec(spec_path)?;
-    match pipeline::render(&spec, catalog) {
+    match pipeline::run(&spec, catalog) {
         Ok(rendered) => {
             let files = rendered.files.len();
             let objects = rendered.objects.len();
@@ -308,7 +308,7 @@ pub fn validate_command(
             }
             Ok(0)
         }
-        Err(Error::Checks { failures, blame }) => {
+        Err(Error::Verify { failures, blame }) => {
             match format {
                 Format::Json => writeln!(out, "{}", json!({"ok": false, "failures": failures}))
                     .map_err(io_err)?,

@@ -1,4 +1,4 @@
-//! Checking the spec against the catalog: every rule of DESIGN §2 that needs more than
+//! Checking the spec against the catalog: every rule of architecture §2 that needs more than
 //! the decoder (patterns, parameters, references, names, images, defaults), reported all
 //! at once at their places in the file, and the resolved [`System`] built on the way.
 

@@ -85,7 +85,7 @@ impl SourceFile {
         }
     }
 
-    /// The error for the first limit of [`index`] the spec breaks, if it breaks one: the
+    /// The error for the first limit of `index` the spec breaks, if it breaks one: the
     /// spec must not be decoded then.
     pub fn limit_error(&self) -> Option<SpecError> {
         let Exceeded { limit, at } = self.exceeded?;

@@ -3,20 +3,20 @@
 //! `validate` reports the same list.
 
 pub mod invariants;
-pub mod schema;
+pub mod typed;
 
-use crate::error::CheckFailure;
+use crate::error::VerifyFailure;
 use crate::manifest::Object;
 
 /// The canonical YAML of each object (same order as the input) or every failure found.
-pub fn run(objects: &[Object], namespace: &str) -> Result<Vec<String>, Vec<CheckFailure>> {
+pub fn run(objects: &[Object], namespace: &str) -> Result<Vec<String>, Vec<VerifyFailure>> {
     let mut failures = Vec::new();
     let mut canonical = Vec::with_capacity(objects.len());
-    let checked = crate::par::map(objects, |o| schema::check_object(&o.value));
+    let checked = crate::par::map(objects, |o| typed::check_object(&o.value));
     for (object, result) in objects.iter().zip(checked) {
         match result {
             Ok(yaml) => canonical.push(yaml),
-            Err(messages) => failures.extend(messages.into_iter().map(|message| CheckFailure {
+            Err(messages) => failures.extend(messages.into_iter().map(|message| VerifyFailure {
                 file: object.file(),
                 object: object.describe(),
                 check: "schema",
@@ -26,7 +26,7 @@ pub fn run(objects: &[Object], namespace: &str) -> Result<Vec<String>, Vec<Check
         }
     }
     for (i, rule, message) in invariants::check(objects, namespace) {
-        failures.push(CheckFailure {
+        failures.push(VerifyFailure {
             file: objects[i].file(),
             object: objects[i].describe(),
             check: rule,

@@ -2,7 +2,7 @@
 //! pod, a Service aiming at a port no container opens, a ServiceAccount that was never
 //! rendered. Each rule names the object and says what to fix.
 //!
-//! Every lookup across objects goes through [`Index`], built once: objects by kind and
+//! Every lookup across objects goes through `Index`, built once: objects by kind and
 //! name, pod templates by label, autoscalers by target, disruption budgets by label. The
 //! checks then cost time linear in the number of objects; matching each selector against
 //! every pod template made a 5,000-component spec take over a minute.

@@ -17,7 +17,7 @@ use crate::reference::{image_regex, registry_regex};
 use crate::resolve::RESERVED_NAMES;
 use crate::spec::{API_VERSION, KIND};
 
-pub fn spec_schema(catalog: &Catalog) -> Value {
+pub fn json_schema(catalog: &Catalog) -> Value {
     let mut schema = build(catalog);
     drop_empty_all_of(&mut schema);
     schema

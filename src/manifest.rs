@@ -8,11 +8,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
-use crate::error::{Blame, Error, Result, SpecError};
+use crate::error::{Blame, Error, Result};
 use crate::model::{Patch, System};
-use crate::patch_checks::{self, Warning};
-use crate::source::YamlPath;
-use crate::spec::LoadedSpec;
+use crate::patch_checks;
+use crate::source::{Problem, YamlPath};
 use crate::templating::ManifestText;
 
 /// The kind an attachable pattern renders to say "add this to my host's pods".
@@ -193,7 +192,12 @@ fn parse_documents(text: &str) -> Result<Vec<Value>, serde_yaml::Error> {
 /// Adds each attachment's containers and volumes to every pod its host runs. Inside Jobs
 /// they become native sidecars (`initContainers` with `restartPolicy: Always`), since an
 /// ordinary extra container would keep the Job from ever completing.
-pub fn compose(parsed: Parsed, system: &System, spec: &LoadedSpec) -> Result<Vec<Object>> {
+/// A stage's answer when the spec can be at fault: the objects, or the problems with the
+/// spec named by their paths, for the caller (who holds the spec's text) to place.
+pub type SpecChecked<T> = std::result::Result<T, Vec<Problem>>;
+
+/// The outer `Err` is a template's fault; the inner one the spec's.
+pub fn compose(parsed: Parsed, system: &System) -> Result<SpecChecked<Vec<Object>>> {
     let mut objects = parsed.objects;
     let mut errors = Vec::new();
     for patch in parsed.pod_patches {
@@ -223,8 +227,8 @@ pub fn compose(parsed: Parsed, system: &System, spec: &LoadedSpec) -> Result<Vec
             };
             let native = runs_to_completion(&kind);
             if native && !system.native_sidecars() {
-                errors.push(spec.source.error_at_value(
-                    &attach_path,
+                errors.push(Problem::new(
+                    attach_path.clone(),
                     format!(
                         "`{}` attaches a container to the {kind} of `{}`, which needs native sidecars (Kubernetes 1.{}+); the target is 1.{}",
                         patch.attachment,
@@ -282,9 +286,9 @@ pub fn compose(parsed: Parsed, system: &System, spec: &LoadedSpec) -> Result<Vec
         }
     }
     if errors.is_empty() {
-        Ok(objects)
+        Ok(Ok(objects))
     } else {
-        Err(Error::Spec(errors))
+        Ok(Err(errors))
     }
 }
 
@@ -299,11 +303,7 @@ fn push(pod: &mut Value, key: &str, item: Value) {
 
 /// Applies the spec's `patches` (JSON merge patches, RFC 7396) to the objects they name,
 /// refusing what `patch_checks` refuses; returns the warnings about weakened hardening.
-pub fn apply_patches(
-    objects: &mut [Object],
-    system: &System,
-    spec: &LoadedSpec,
-) -> Result<Vec<Warning>> {
+pub fn apply_patches(objects: &mut [Object], system: &System) -> SpecChecked<Vec<Problem>> {
     let mut errors = Vec::new();
     // Objects by kind and name, found once: a spec with a patch per component would
     // otherwise compare every patch with every object.
@@ -316,7 +316,7 @@ pub fn apply_patches(
     }
     let mut unmatched = Vec::new();
     for patch in &system.patches {
-        if let Some(e) = patch_checks::moves_namespace(patch, &system.namespace, spec) {
+        if let Some(e) = patch_checks::moves_namespace(patch, &system.namespace) {
             errors.push(e);
             continue;
         }
@@ -324,7 +324,7 @@ pub fn apply_patches(
         let targets = by_target.remove(&key).unwrap_or_default();
         for &i in &targets {
             merge_patch(&mut objects[i].value, &patch.merge);
-            errors.extend(patch_checks::refused_after(&objects[i], patch, spec));
+            errors.extend(patch_checks::refused_after(&objects[i], patch));
             // A patch may rename an object: later patches find it by its new name.
             let now = (objects[i].kind().to_string(), objects[i].name().to_string());
             by_target.entry(now).or_default().push(i);
@@ -334,22 +334,17 @@ pub fn apply_patches(
         }
     }
     if !unmatched.is_empty() {
-        errors.extend(unmatched_patches(objects, &unmatched, spec));
+        errors.extend(unmatched_patches(objects, &unmatched));
     }
     if errors.is_empty() {
-        Ok(patch_checks::weakened(&system.patches, spec))
+        Ok(patch_checks::weakened(&system.patches))
     } else {
-        errors.sort_by_key(|e| (e.line, e.column));
-        Err(Error::Spec(errors))
+        Err(errors)
     }
 }
 
 /// An error for each patch whose target is not rendered, with the closest name or kind.
-fn unmatched_patches(
-    objects: &[Object],
-    unmatched: &[&Patch],
-    spec: &LoadedSpec,
-) -> Vec<SpecError> {
+fn unmatched_patches(objects: &[Object], unmatched: &[&Patch]) -> Vec<Problem> {
     let mut names_by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for o in objects {
         names_by_kind.entry(o.kind()).or_default().push(o.name());
@@ -373,8 +368,8 @@ fn unmatched_patches(
                     Some(format!("{} objects: {names}", patch.kind))
                 }),
         };
-        errors.push(spec.source.error_at_value(
-            &path,
+        errors.push(Problem::new(
+            path,
             format!(
                 "patch target {} `{}` matches no rendered object",
                 patch.kind, patch.name

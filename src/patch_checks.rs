@@ -9,11 +9,9 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::error::SpecError;
 use crate::manifest::Object;
 use crate::model::Patch;
-use crate::source::YamlPath;
-use crate::spec::LoadedSpec;
+use crate::source::{Problem, YamlPath};
 
 /// A spec setting that is allowed but worth a second look, at its place in the spec.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -44,13 +42,13 @@ fn merge_path(patch: &Patch) -> YamlPath {
 
 /// Errors for a patch that moves objects out of the system's namespace: refused before
 /// it is applied, at the key that does it.
-pub fn moves_namespace(patch: &Patch, namespace: &str, spec: &LoadedSpec) -> Option<SpecError> {
+pub fn moves_namespace(patch: &Patch, namespace: &str) -> Option<Problem> {
     let metadata = patch.merge.get("metadata")?;
     let path = merge_path(patch).key("metadata");
     if patch.kind == "Namespace" {
         let renamed = metadata.get("name")?;
-        return Some(spec.source.error_at_value(
-            &path.key("name"),
+        return Some(Problem::new(
+            path.key("name"),
             format!(
                 "this patch renames the system's namespace `{namespace}` to {}",
                 shown(renamed)
@@ -63,8 +61,8 @@ pub fn moves_namespace(patch: &Patch, namespace: &str, spec: &LoadedSpec) -> Opt
     if target.as_str() == Some(namespace) {
         return None;
     }
-    Some(spec.source.error_at_value(
-        &path.key("namespace"),
+    Some(Problem::new(
+        path.key("namespace"),
         format!(
             "this patch moves {} `{}` out of the system's namespace `{namespace}`",
             patch.kind, patch.name
@@ -75,7 +73,7 @@ pub fn moves_namespace(patch: &Patch, namespace: &str, spec: &LoadedSpec) -> Opt
 }
 
 /// Errors for an object a patch left in a state the API server refuses.
-pub fn refused_after(object: &Object, patch: &Patch, spec: &LoadedSpec) -> Option<SpecError> {
+pub fn refused_after(object: &Object, patch: &Patch) -> Option<Problem> {
     let base = merge_path(patch);
     let (what, path) = if let Some(template) = object.pod_template() {
         let empty = template["spec"]["containers"]
@@ -101,8 +99,8 @@ pub fn refused_after(object: &Object, patch: &Patch, spec: &LoadedSpec) -> Optio
     } else {
         return None;
     };
-    Some(spec.source.error_at_value(
-        &path,
+    Some(Problem::new(
+        path,
         format!(
             "this patch leaves {} `{}` without {what}",
             object.kind(),
@@ -189,8 +187,9 @@ fn is_unconfined(v: &Value) -> bool {
     v == "Unconfined"
 }
 
-/// Warnings for every weakening setting a patch writes, in the order of the spec.
-pub fn weakened(patches: &[Patch], spec: &LoadedSpec) -> Vec<Warning> {
+/// Every weakening setting a patch writes, at its place in the spec; the pipeline turns
+/// them into [`Warning`]s.
+pub fn weakened(patches: &[Patch]) -> Vec<Problem> {
     let mut out = Vec::new();
     for patch in patches {
         walk(
@@ -208,25 +207,23 @@ pub fn weakened(patches: &[Patch], spec: &LoadedSpec) -> Vec<Warning> {
                         _ => true,
                     };
                     if key == name && context_ok && weakens(value) {
-                        let e = spec.source.error_at_value(path, "", "", None);
-                        out.push(Warning {
-                            message: format!(
+                        out.push(Problem::new(
+                            path.clone(),
+                            format!(
                                 "the patch of {} `{}` sets `{}` to {}: {why}",
                                 patch.kind,
                                 patch.name,
                                 keys.join("."),
                                 shown(value)
                             ),
-                            file: spec.source.name.clone(),
-                            line: e.line,
-                            column: e.column,
-                        });
+                            "",
+                            None,
+                        ));
                     }
                 }
             },
         );
     }
-    out.sort_by_key(|w| (w.line, w.column));
     out
 }
 
@@ -290,7 +287,7 @@ spec:
                     seccompProfile: {type: Unconfined}
 ";
 
-    fn loaded() -> (LoadedSpec, Vec<Patch>) {
+    fn loaded() -> (crate::spec::LoadedSpec, Vec<Patch>) {
         let spec = crate::spec::parse(SourceFile::new("s.yaml", SPEC)).unwrap();
         let p = &spec.doc.spec.patches[0];
         let patch = Patch {
@@ -305,10 +302,11 @@ spec:
     #[test]
     fn container_settings_that_undo_hardening_are_named_with_their_line() {
         let (spec, patches) = loaded();
-        let found: Vec<(usize, String)> = weakened(&patches, &spec)
+        let mut found: Vec<(usize, String)> = weakened(&patches)
             .into_iter()
-            .map(|w| (w.line, w.message))
+            .map(|p| (spec.source.place(p.clone()).line, p.message))
             .collect();
+        found.sort();
         let prefix =
             "the patch of Deployment `api` sets `spec.template.spec.containers.securityContext";
         assert_eq!(
@@ -338,10 +336,10 @@ spec:
 
     #[test]
     fn a_patch_keeping_the_namespace_is_not_a_move() {
-        let (spec, mut patches) = loaded();
+        let (_, mut patches) = loaded();
         patches[0].merge = json!({"metadata": {"namespace": "shop"}});
-        assert!(moves_namespace(&patches[0], "shop", &spec).is_none());
+        assert!(moves_namespace(&patches[0], "shop").is_none());
         patches[0].merge = json!({"metadata": {"namespace": "kube-system"}});
-        assert!(moves_namespace(&patches[0], "shop", &spec).is_some());
+        assert!(moves_namespace(&patches[0], "shop").is_some());
     }
 }

@@ -9,6 +9,7 @@ use crate::error::{Blame, Error, Result};
 use crate::manifest::{self, Object};
 use crate::model::System;
 use crate::patch_checks::Warning;
+use crate::source::Problem;
 use crate::spec::LoadedSpec;
 use crate::templating;
 
@@ -25,18 +26,45 @@ pub struct Rendered {
     pub warnings: Vec<Warning>,
 }
 
+/// Places the problems a later stage found at their lines in the spec, in file order.
+fn place(spec: &LoadedSpec, problems: Vec<Problem>) -> Error {
+    let mut errors: Vec<_> = problems.into_iter().map(|p| spec.source.place(p)).collect();
+    errors.sort_by_key(|e| (e.line, e.column));
+    Error::Spec(errors)
+}
+
+/// Settings of the spec's patches worth a second look, with their places, in file order.
+fn locate_warnings(spec: &LoadedSpec, weakened: Vec<Problem>) -> Vec<Warning> {
+    let mut warnings: Vec<Warning> = weakened
+        .into_iter()
+        .map(|p| {
+            let message = p.message.clone();
+            let at = spec.source.place(p);
+            Warning {
+                message,
+                file: spec.source.name.clone(),
+                line: at.line,
+                column: at.column,
+            }
+        })
+        .collect();
+    warnings.sort_by_key(|w| (w.line, w.column));
+    warnings
+}
+
 /// Renders a spec completely, running every check.
 pub fn run(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
     let system = crate::resolve::resolve(spec, catalog)?;
     let texts = templating::render_templates(&system, catalog)?;
     let parsed = manifest::parse(&texts.manifests, catalog)?;
-    let composed = manifest::compose(parsed, &system, spec)?;
+    let composed = manifest::compose(parsed, &system)?.map_err(|p| place(spec, p))?;
 
     // A copy before the patches is kept only when there are patches: it is what tells a
     // failure caused by them from one caused by the templates.
     let unpatched = (!system.patches.is_empty()).then(|| composed.clone());
     let mut objects = composed;
-    let warnings = manifest::apply_patches(&mut objects, &system, spec)?;
+    let weakened = manifest::apply_patches(&mut objects, &system).map_err(|p| place(spec, p))?;
+    let warnings = locate_warnings(spec, weakened);
     crate::policy::apply(&mut objects, &system);
     sort_objects(&mut objects);
 

@@ -125,6 +125,11 @@ impl SourceFile {
         Some(self.error_at_mark(Some(at), message, label, Some(help)))
     }
 
+    /// A [`Problem`] found by a later stage, placed at its value in this file.
+    pub fn place(&self, problem: Problem) -> SpecError {
+        self.error_at_value(&problem.path, problem.message, problem.label, problem.help)
+    }
+
     /// An error underlining the value at `path` (or the nearest ancestor the index knows).
     pub fn error_at_value(
         &self,
@@ -245,6 +250,35 @@ impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
         self.lines.line_col(&self.text, byte)
+    }
+}
+
+/// A problem with the spec found after it was decoded, named by its path in the spec.
+/// Later stages of the pipeline (composition, patches) return these instead of holding
+/// the spec's text: the caller that has the text places them ([`SourceFile::place`]), so
+/// imports keep pointing down the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: YamlPath,
+    pub message: String,
+    /// The words under the caret.
+    pub label: String,
+    pub help: Option<String>,
+}
+
+impl Problem {
+    pub fn new(
+        path: YamlPath,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) -> Self {
+        Problem {
+            path,
+            message: message.into(),
+            label: label.into(),
+            help,
+        }
     }
 }
 

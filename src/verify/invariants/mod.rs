@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use crate::kinds::is_namespaced;
 use crate::kinds::{self, NameRule};
 use crate::manifest::Object;
-use crate::policy::is_namespaced;
 
 /// A failed invariant: the object it concerns, the rule, and the explanation.
 pub type Finding = (usize, &'static str, String);

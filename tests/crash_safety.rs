@@ -14,26 +14,13 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-const SPEC: &str = "apiVersion: dpatterns/v1alpha1
-kind: System
-metadata:
-  name: shop
-spec:
-  registry: ghcr.io/acme
-  components:
-    - name: api
-      pattern: replicated-service
-      params: {replicas: 2}
-";
+mod common;
+use common::SPEC;
 
-/// The spec with a second component (new files, updated shared files) and one fewer
+/// The spec with a second component (new files, updated shared files) and one more
 /// replica (an updated manifest).
 fn spec_with_web() -> String {
-    SPEC.replace(
-        "components:",
-        "components:\n    - name: web\n      pattern: replicated-service",
-    )
-    .replace("replicas: 2", "replicas: 3")
+    common::spec_with_web().replace("replicas: 2", "replicas: 3")
 }
 
 /// Every file under `dir` with its bytes, hidden ones included.

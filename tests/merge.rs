@@ -9,25 +9,8 @@ use std::path::Path;
 use assert_cmd::Command;
 use predicates::str::contains;
 
-const SPEC: &str = "apiVersion: dpatterns/v1alpha1
-kind: System
-metadata:
-  name: shop
-spec:
-  registry: ghcr.io/acme
-  components:
-    - name: api
-      pattern: replicated-service
-      params: {replicas: 2}
-";
-
-/// The spec with a second component, which changes the workspace's members.
-fn spec_with_web() -> String {
-    SPEC.replace(
-        "components:",
-        "components:\n    - name: web\n      pattern: replicated-service",
-    )
-}
+mod common;
+use common::{SPEC, spec_with_web};
 
 fn dpatterns(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("dpatterns").expect("the binary is built");

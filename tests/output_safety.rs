@@ -10,17 +10,8 @@ use std::time::Duration;
 use assert_cmd::Command;
 use predicates::str::contains;
 
-const SPEC: &str = "apiVersion: dpatterns/v1alpha1
-kind: System
-metadata:
-  name: shop
-spec:
-  registry: ghcr.io/acme
-  components:
-    - name: api
-      pattern: replicated-service
-      params: {replicas: 2}
-";
+mod common;
+use common::SPEC;
 
 fn dpatterns() -> Command {
     let mut cmd = Command::cargo_bin("dpatterns").expect("the binary is built");

@@ -1,6 +1,6 @@
 //! The spec as the user wrote it (architecture §2): decoding, with unknown keys and wrong types
 //! reported at their line and column. Meaning (patterns, references, ranges) is checked
-//! against the catalog in `model`.
+//! against the catalog in `resolve`, which builds the `model`.
 
 use std::collections::BTreeMap;
 

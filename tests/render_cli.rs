@@ -173,7 +173,9 @@ fn a_removed_component_deletes_its_manifest_but_keeps_its_code() {
     render(p.path())
         .success()
         .stdout(contains("delete     k8s/web.yaml"))
-        .stdout(contains("orphaned   services/web/src/main.rs"));
+        .stdout(contains(
+            "orphaned   services/web/src/main.rs  (no longer generated; kept: delete it when you no longer need it)",
+        ));
     assert!(!p.path().join("k8s/web.yaml").exists());
     assert!(p.path().join("services/web/src/main.rs").exists());
 }

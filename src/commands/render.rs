@@ -231,7 +231,9 @@ fn print_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> Result<
             let note = match e.action {
                 Action::KeptEdited => "  (you edited it; --force overwrites)",
                 Action::KeptExisting => "  (it was there before; --force overwrites)",
-                Action::KeptOrphan => "  (no longer generated; kept)",
+                Action::KeptOrphan => {
+                    "  (no longer generated; kept: delete it when you no longer need it)"
+                }
                 Action::Merge => "  (your edits merged with the new render)",
                 Action::Conflict => {
                     "  (your edits and the new render both change the same lines: resolve the markers)"

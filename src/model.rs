@@ -83,6 +83,20 @@ pub struct EffectiveDefaults {
     pub image_pull_policy: &'static str,
 }
 
+impl Default for EffectiveDefaults {
+    /// The secure built-in values, before `spec.defaults` changes any of them.
+    fn default() -> Self {
+        EffectiveDefaults {
+            requests_cpu: "100m".into(),
+            requests_memory: "128Mi".into(),
+            limits_cpu: "500m".into(),
+            limits_memory: "256Mi".into(),
+            run_as_user: 10001,
+            image_pull_policy: "Always",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Component {
     pub index: usize,

@@ -257,14 +257,7 @@ mod tests {
         let security = &pod["containers"][0]["securityContext"];
         assert_eq!(security["runAsUser"], 1234, "a template's own UID is kept");
         assert_eq!(security["runAsGroup"], 999);
-        let defaults = EffectiveDefaults {
-            requests_cpu: "100m".into(),
-            requests_memory: "128Mi".into(),
-            limits_cpu: "500m".into(),
-            limits_memory: "256Mi".into(),
-            run_as_user: 10001,
-            image_pull_policy: "Always",
-        };
+        let defaults = EffectiveDefaults::default();
         harden_pod(&mut pod, &defaults);
         let security = &pod["containers"][0]["securityContext"];
         assert_eq!(security["runAsNonRoot"], true);

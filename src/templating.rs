@@ -109,36 +109,49 @@ fn render_component(
 ) -> Result<()> {
     ctx.data_mut()["component"] = system.component_context(component);
 
-    let k8s = format!("{}/k8s/", component.pattern);
-    for (path, _) in catalog.files_under(&k8s) {
-        if path.ends_with(".yaml.hbs") {
-            out.manifests.push(ManifestText {
-                template: path.to_string(),
-                component: Some(component.name.clone()),
-                attachment: None,
-                text: render_one(hb, catalog, path, ctx)?,
-            });
-        }
-    }
+    render_manifests(hb, catalog, &component.pattern, component, None, ctx, out)?;
     for program in &component.programs {
         render_program(hb, catalog, program, ctx, out)?;
     }
     for attachment in &component.attachments {
         ctx.data_mut()["attachment"] = attachment.context(&component.name);
-        let k8s = format!("{}/k8s/", attachment.pattern);
-        for (path, _) in catalog.files_under(&k8s) {
-            if path.ends_with(".yaml.hbs") {
-                out.manifests.push(ManifestText {
-                    template: path.to_string(),
-                    component: Some(component.name.clone()),
-                    attachment: Some(attachment.pattern.clone()),
-                    text: render_one(hb, catalog, path, ctx)?,
-                });
-            }
-        }
+        let pattern = Some(attachment.pattern.as_str());
+        render_manifests(
+            hb,
+            catalog,
+            &attachment.pattern,
+            component,
+            pattern,
+            ctx,
+            out,
+        )?;
     }
     if let Some(m) = ctx.data_mut().as_object_mut() {
         m.remove("attachment");
+    }
+    Ok(())
+}
+
+/// The manifest templates of `pattern` for `component`'s file; `attachment` names the
+/// attachable pattern when the component is its host.
+fn render_manifests(
+    hb: &Handlebars<'static>,
+    catalog: &Catalog,
+    pattern: &str,
+    component: &Component,
+    attachment: Option<&str>,
+    ctx: &Context,
+    out: &mut RenderedTemplates,
+) -> Result<()> {
+    for (path, _) in catalog.files_under(&format!("{pattern}/k8s/")) {
+        if path.ends_with(".yaml.hbs") {
+            out.manifests.push(ManifestText {
+                template: path.to_string(),
+                component: Some(component.name.clone()),
+                attachment: attachment.map(str::to_string),
+                text: render_one(hb, catalog, path, ctx)?,
+            });
+        }
     }
     Ok(())
 }

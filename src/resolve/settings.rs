@@ -68,14 +68,7 @@ impl Resolver<'_> {
     }
 
     pub(super) fn defaults(&mut self, spec: &YamlPath) -> EffectiveDefaults {
-        let mut out = EffectiveDefaults {
-            requests_cpu: "100m".into(),
-            requests_memory: "128Mi".into(),
-            limits_cpu: "500m".into(),
-            limits_memory: "256Mi".into(),
-            run_as_user: 10001,
-            image_pull_policy: "Always",
-        };
+        let mut out = EffectiveDefaults::default();
         let Some(d) = self.spec.doc.spec.defaults.clone() else {
             return out;
         };

@@ -11,7 +11,8 @@
 #      specs, and yamllint over the scaffolded CI workflows
 #   4. every generated Rust workspace built, tested, fmt-checked and clippy-clean as
 #      generated, sharing one CARGO_TARGET_DIR; then each generated service is started
-#      on 127.0.0.1 and checked from outside (scripts/smoke-service.sh)
+#      on 127.0.0.1 and checked from outside (scripts/smoke-service.sh), and a service
+#      with `calls:` against its real upstream (scripts/upstream-call.sh)
 # It installs what it needs itself (a Python venv under target/ for the validators).
 # Exit status 0 only when everything passed; the last line counts the stages.
 set -euo pipefail
@@ -118,6 +119,19 @@ build_workspaces() {
         echo "smoke: $service: route skipped, it needs another process"
         bash scripts/smoke-service.sh "$bin" - || ok=1
       fi
+    done
+    # A service whose spec says `calls:` runs its example call against the real upstream:
+    # the request id reaches the upstream's log, and a stopped upstream opens the breaker.
+    local caller callee
+    for service in "$ws"/*/; do
+      [ -f "$service/src/upstream.rs" ] || continue
+      caller="$(basename "$service")"
+      callee="$(sed -n 's/^pub const UPSTREAM: &str = "\(.*\)";$/\1/p' "$service/src/upstream.rs")"
+      if [ ! -f "$CARGO_TARGET_DIR/debug/$callee" ]; then
+        echo "upstream-call: $caller: skipped, $callee is not generated here (image:)"
+        continue
+      fi
+      bash scripts/upstream-call.sh "$CARGO_TARGET_DIR/debug/$caller" "$CARGO_TARGET_DIR/debug/$callee" || ok=1
     done
   done
   return $ok

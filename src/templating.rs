@@ -170,9 +170,15 @@ fn render_program(
         let Some(rel) = output_rel(path, &program.dir) else {
             continue;
         };
+        let contents = render_one(hb, catalog, path, ctx)?;
+        // A source file that renders empty (its whole text inside a false `{{#if}}`) is
+        // left out, so a crate holds only the code its component's parameters call for.
+        if contents.trim().is_empty() {
+            continue;
+        }
         out.files.push(TextFile {
             path: format!("services/{}/{rel}", program.crate_name),
-            contents: render_one(hb, catalog, path, ctx)?,
+            contents,
         });
     }
     if let Some(m) = ctx.data_mut().as_object_mut() {

@@ -171,19 +171,19 @@ fn reserved_crate_names_follow_the_workspace_template() {
     let embedded = Catalog::embedded().unwrap();
     let text = embedded.file(workspace).unwrap().contents.replace(
         "[workspace.dependencies]\n",
-        "[workspace.dependencies]\nreqwest = \"0.12\"\n",
+        "[workspace.dependencies]\nsqlx = \"0.8\"\n",
     );
     let (_dir, catalog) = catalog_with(&[(workspace, &text)]);
     let catalog = catalog.unwrap();
     let errors = spec_errors(render(
         &catalog,
-        "    - {name: reqwest, pattern: replicated-service}\n",
+        "    - {name: sqlx, pattern: replicated-service}\n",
     ));
-    assert_eq!(errors, ["`reqwest` cannot name a generated Rust service"]);
+    assert_eq!(errors, ["`sqlx` cannot name a generated Rust service"]);
     assert!(
         render(
             &embedded,
-            "    - {name: reqwest, pattern: replicated-service}\n"
+            "    - {name: sqlx, pattern: replicated-service}\n"
         )
         .is_ok()
     );
@@ -236,4 +236,22 @@ fn the_service_version_comes_from_the_catalog() {
 
     let (_dir, catalog) = catalog_with(&[("_common/common.yaml", "serviceVersion: latest\n")]);
     assert!(matches!(catalog, Err(Error::Catalog { .. })));
+}
+
+#[test]
+fn a_source_file_that_renders_empty_is_left_out_of_the_crate() {
+    // replicated-service's `src/upstream.rs` is one `{{#if component.params.calls}}` block:
+    // the caller's crate has it, the upstream's has none.
+    let rendered = render(
+        &Catalog::embedded().unwrap(),
+        "    - {name: web, pattern: replicated-service, params: {calls: api}}\n\
+         \x20   - {name: api, pattern: replicated-service, params: {servicePort: 8081}}\n",
+    )
+    .unwrap();
+    let upstream = file(&rendered, "services/web/src/upstream.rs");
+    assert!(upstream.contains("pub const UPSTREAM: &str = \"api\";"));
+    assert!(upstream.contains("pub const DEFAULT_UPSTREAM_URL: &str = \"http://api:8081\";"));
+    assert!(file(&rendered, "services/web/src/lib.rs").contains("pub mod upstream;"));
+    assert!(!paths(&rendered).contains(&"services/api/src/upstream.rs"));
+    assert!(!file(&rendered, "services/api/src/lib.rs").contains("upstream::"));
 }

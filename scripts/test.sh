@@ -6,13 +6,16 @@
 #      tests/fixtures/user-catalog, the specs in tests/fixtures/specs that exercise the
 #      graph and the escape hatches, and `dpatterns new demo --yes`) rendered by the real
 #      binary, then checked by the outside validators (scripts/validate-manifests.sh:
-#      kubernetes-validate --strict on 1.29 and newest, checkov, yamllint, kubectl kustomize)
+#      kubernetes-validate --strict on 1.29 and newest, checkov, yamllint, kubectl kustomize,
+#      over the base and over every environment's overlay as kustomize builds it)
 #      plus the spec's JSON Schema (python-jsonschema, draft 2020-12) over good and bad
 #      specs, and yamllint over the scaffolded CI workflows
 #   4. every generated Rust workspace built, tested, fmt-checked and clippy-clean as
 #      generated, sharing one CARGO_TARGET_DIR; then each generated service is started
 #      on 127.0.0.1 and checked from outside (scripts/smoke-service.sh), and a service
 #      with `calls:` against its real upstream (scripts/upstream-call.sh)
+#   5. the generated README's shell blocks and the steps `dpatterns new` prints, run as a
+#      new user would, without docker or a cluster (scripts/readme-commands.sh)
 # It installs what it needs itself (a Python venv under target/ for the validators).
 # Exit status 0 only when everything passed; the last line counts the stages.
 set -euo pipefail
@@ -137,6 +140,12 @@ build_workspaces() {
   return $ok
 }
 stage "generated workspaces: fmt, clippy, test, run" build_workspaces
+
+# The generated README's commands and the steps `new` prints, run as a new user would on a
+# machine without a cluster: docker, kind and kubectl apply are checked by stand-ins, the
+# rest (cargo, kubectl kustomize, kustomize edit, dpatterns) runs.
+stage "README and new's next steps, as a new user runs them" env CARGO_TARGET_DIR="$repo/target/generated" \
+  bash scripts/readme-commands.sh "$bin" "$proof/demo" "$proof/spec-overrides"
 
 echo
 if [ "$failed" -gt 0 ]; then

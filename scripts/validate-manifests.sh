@@ -3,9 +3,13 @@
 #
 # Usage: scripts/validate-manifests.sh [-v] PROJECT_DIR [PROJECT_DIR...]
 #
-# Each PROJECT_DIR is a rendered project: it holds k8s/kustomization.yaml plus k8s/*.yaml.
-# For every directory this runs, offline:
-#   1. yamllint (relaxed, kubectl-style config, warnings are failures) on every k8s/*.yaml
+# Each PROJECT_DIR is a rendered project: its base k8s/base/ (kustomization.yaml plus one
+# file per component) and one overlay per environment, k8s/overlays/<env>/. For every
+# directory this runs, offline:
+#   1. yamllint (relaxed, kubectl-style config, warnings are failures) on every file under
+#      k8s/ (base, overlays, their patches)
+# and over the base's manifests, then over the output `kubectl kustomize` builds for each
+# overlay:
 #   2. kubernetes-validate --strict for each Kubernetes version in K8S_VERSIONS (default:
 #      1.29 and the newest the pinned kubernetes-validate ships; plus spec.kubernetes.version
 #      from PROJECT_DIR/dpatterns.yaml when present) on every manifest except the
@@ -17,7 +21,8 @@
 #      apiVersion/kind with no validator fails. These do not reject unknown fields: the
 #      in-process typed check does. Needs node; the packages are installed with npm.
 #   4. checkov --framework kubernetes with zero failed checks (skips: CHECKOV_SKIP_CHECKS)
-#   5. kubectl kustomize PROJECT_DIR/k8s
+#   5. kubectl kustomize of the base and of each overlay (an overlay that does not build
+#      fails, and is not checked further)
 # and prints a summary table. Exit status: 0 all passed, 1 any check failed, 2 usage or
 # environment error (no kubectl, venv install failed).
 #
@@ -216,36 +221,25 @@ PY
   printf '%s\n' "${vers[@]}" | sort -u -t. -k1,1n -k2,2n
 }
 
-# ---------------------------------------------------------------- per directory
-shopt -s nullglob
-for dir in "${dirs[@]}"; do
-  k8s="$dir/k8s"
-  echo "== $dir"
-
-  yaml_files=("$k8s"/*.yaml "$k8s"/*.yml)
-  manifests=()
-  for f in "${yaml_files[@]}"; do
+# ---------------------------------------------------------------- per set of manifests
+# validate_manifests LABEL DIR PROJECT: kubernetes-validate, the custom resources' validator
+# and checkov over the *.yaml files of DIR (the base, or the built output of an overlay),
+# with results recorded under LABEL; PROJECT holds the spec naming the Kubernetes version.
+validate_manifests() {
+  local label=$1 k8s=$2 project=$3
+  local f v t ms st out bad npass note split
+  local -a manifests=() builtin=() versions=()
+  for f in "$k8s"/*.yaml "$k8s"/*.yml; do
     case "$(basename "$f")" in
       kustomization.yaml | kustomization.yml) ;;
       *) manifests+=("$f") ;;
     esac
   done
-
-  # -- layout
-  if [[ ! -f "$k8s/kustomization.yaml" || ${#manifests[@]} -eq 0 ]]; then
-    record "$dir" "layout" FAIL 0 "need k8s/kustomization.yaml and at least one manifest"
-    echo "  layout: FAIL (need k8s/kustomization.yaml and at least one other *.yaml)"
+  if ((${#manifests[@]} == 0)); then
+    record "$label" "layout" FAIL 0 "no manifest in $k8s"
+    echo "  layout: FAIL (no manifest in $k8s)"
+    return
   fi
-
-  # -- yamllint (strict: warnings fail too)
-  t=$(now_ms)
-  if out="$("$bin/yamllint" --strict -f parsable -d "$YAMLLINT_CONFIG" "${yaml_files[@]}" 2>&1)"; then st=PASS; else st=FAIL; fi
-  ms=$(($(now_ms) - t))
-  note="${#yaml_files[@]} files"
-  [[ $st == FAIL ]] && note="$(grep -c ':' <<<"$out" || true) findings"
-  record "$dir" "yamllint" "$st" "$ms" "$note"
-  echo "  yamllint: $st ($(fmt_ms "$ms"))"
-  show_output "$st" "$out"
 
   # -- custom resources go to their own validator; the rest to kubernetes-validate, from a
   # copy of each manifest without them (a manifest of custom resources only is left out).
@@ -272,22 +266,19 @@ for f in files:
 with open(os.path.join(out, "custom.json"), "w") as fh:
     json.dump(custom, fh)
 PY
-    die 2 "could not split the manifests of $dir into built-in objects and custom resources"
+    die 2 "could not split the manifests of $k8s into built-in objects and custom resources"
   builtin=("$split"/builtin/*.yaml)
 
   # -- kubernetes-validate --strict, per version
-  mapfile -t versions < <(k8s_versions_for "$dir")
+  mapfile -t versions < <(k8s_versions_for "$project")
   for v in "${versions[@]}"; do
     t=$(now_ms)
     st=PASS
     if ((${#builtin[@]})); then
       if out="$("$bin/kubernetes-validate" --strict -k "$v" "${builtin[@]}" 2>&1)"; then :; else st=FAIL; fi
       out="${out//"$split/builtin/"/"$k8s/"}"
-    elif ((${#manifests[@]})); then
-      out="" # custom resources only: nothing for kubernetes-validate
     else
-      out="no manifests"
-      st=FAIL
+      out="" # custom resources only: nothing for kubernetes-validate
     fi
     # Only pass lines are acceptable. WARN (e.g. "Couldn't find schema" for a CRD or a
     # removed apiVersion) exits 0 but means the object was never validated.
@@ -302,7 +293,7 @@ PY
     ms=$(($(now_ms) - t))
     note="$npass objects"
     [[ $st == FAIL ]] && note="$(grep -c . <<<"$bad" || true) problems"
-    record "$dir" "kubernetes-validate --strict -k $v" "$st" "$ms" "$note"
+    record "$label" "kubernetes-validate --strict -k $v" "$st" "$ms" "$note"
     echo "  kubernetes-validate --strict -k $v: $st ($(fmt_ms "$ms"))"
     if [[ $st == FAIL ]]; then show_output FAIL "${bad#$'\n'}"; else show_output PASS "$out"; fi
   done
@@ -315,18 +306,20 @@ PY
     ms=$(($(now_ms) - t))
     note="$(grep -c '^PASS ' <<<"$out" || true) objects"
     [[ $st == FAIL ]] && note="$(grep -c '^FAIL ' <<<"$out" || true) problems"
-    record "$dir" "custom resources (@kubernetes-models)" "$st" "$ms" "$note"
+    record "$label" "custom resources (@kubernetes-models)" "$st" "$ms" "$note"
     echo "  custom resources: $st ($(fmt_ms "$ms"))"
     show_output "$st" "$out"
   fi
   rm -rf "$split"
 
-  # -- checkov
+  # -- checkov, over the manifests only (kustomize's own files are not Kubernetes objects)
   t=$(now_ms)
+  local ck_out ck_in skip_csv ck_rc=0 summary
   ck_out="$(mktemp -d)"
+  ck_in="$(mktemp -d)"
+  cp "${manifests[@]}" "$ck_in/"
   skip_csv="$(IFS=,; echo "${CHECKOV_SKIP_CHECKS[*]}")"
-  ck_rc=0
-  (cd "$k8s" && "$bin/checkov" -d . --framework kubernetes --skip-download --compact --quiet \
+  (cd "$ck_in" && "$bin/checkov" -d . --framework kubernetes --skip-download --compact --quiet \
     --skip-check "$skip_csv" -o cli -o json --output-file-path "$ck_out") >"$ck_out/stdout.txt" 2>&1 || ck_rc=$?
   # Exit status alone is not enough: checkov exits 0 when it parsed nothing at all.
   summary="$("$bin/python" - "$ck_out/results_json.json" <<'PY' 2>&1 || true
@@ -350,19 +343,23 @@ PY
   st=PASS
   [[ $ck_rc -ne 0 || "$summary" != OK* ]] && st=FAIL
   ms=$(($(now_ms) - t))
-  record "$dir" "checkov (skip: $skip_csv)" "$st" "$ms" "${summary#* }"
+  record "$label" "checkov (skip: $skip_csv)" "$st" "$ms" "${summary#* }"
   echo "  checkov: $st ($(fmt_ms "$ms")) ${summary#* }"
   if [[ $st == FAIL ]]; then
     if [[ -s "$ck_out/results_cli.txt" ]]; then show_output FAIL "$(cat "$ck_out/results_cli.txt")"; else show_output FAIL "$(cat "$ck_out/stdout.txt")"; fi
   else
     show_output PASS "$(cat "$ck_out/results_cli.txt" 2>/dev/null || true)"
   fi
-  rm -rf "$ck_out"
+  rm -rf "$ck_out" "$ck_in"
+}
 
-  # -- kubectl kustomize
+# kustomize_build LABEL DIR OUT_FILE: kubectl kustomize DIR into OUT_FILE, recorded.
+kustomize_build() {
+  local label=$1 dir=$2 file=$3 t ms st out note
   t=$(now_ms)
-  if out="$("$kubectl" kustomize "$k8s" 2>&1)"; then
+  if out="$("$kubectl" kustomize "$dir" 2>&1)"; then
     st=PASS
+    printf '%s\n' "$out" >"$file"
     note="$(grep -c '^kind: ' <<<"$out" || true) objects"
     out=""
   else
@@ -370,9 +367,53 @@ PY
     note="kustomize error"
   fi
   ms=$(($(now_ms) - t))
-  record "$dir" "kubectl kustomize" "$st" "$ms" "$note"
+  record "$label" "kubectl kustomize" "$st" "$ms" "$note"
   echo "  kubectl kustomize: $st ($(fmt_ms "$ms"))"
   show_output "$st" "$out"
+  [[ $st == PASS ]]
+}
+
+# ---------------------------------------------------------------- per directory
+shopt -s nullglob globstar
+for dir in "${dirs[@]}"; do
+  k8s="$dir/k8s"
+  echo "== $dir"
+
+  # -- layout: the base, and at least one environment
+  overlays=("$k8s"/overlays/*/)
+  if [[ ! -f "$k8s/base/kustomization.yaml" || ${#overlays[@]} -eq 0 ]]; then
+    record "$dir" "layout" FAIL 0 "need k8s/base/kustomization.yaml and k8s/overlays/<env>/"
+    echo "  layout: FAIL (need k8s/base/kustomization.yaml and at least one k8s/overlays/<env>/)"
+  fi
+
+  # -- yamllint (strict: warnings fail too), over every file under k8s/: the base, the
+  # overlays' kustomizations, patches and added objects
+  yaml_files=("$k8s"/**/*.yaml "$k8s"/**/*.yml)
+  t=$(now_ms)
+  if out="$("$bin/yamllint" --strict -f parsable -d "$YAMLLINT_CONFIG" "${yaml_files[@]}" 2>&1)"; then st=PASS; else st=FAIL; fi
+  ms=$(($(now_ms) - t))
+  note="${#yaml_files[@]} files"
+  [[ $st == FAIL ]] && note="$(grep -c ':' <<<"$out" || true) findings"
+  record "$dir" "yamllint" "$st" "$ms" "$note"
+  echo "  yamllint: $st ($(fmt_ms "$ms"))"
+  show_output "$st" "$out"
+
+  # -- the base as written, and as kustomize builds it
+  echo " -- base"
+  validate_manifests "$dir base" "$k8s/base" "$dir"
+  built="$(mktemp -d)"
+  kustomize_build "$dir base" "$k8s/base" "$built/base.yaml" || true
+
+  # -- every environment: built by kustomize, then every check above over its output
+  for overlay in "${overlays[@]}"; do
+    env="$(basename "$overlay")"
+    echo " -- overlay $env"
+    mkdir -p "$built/$env"
+    if kustomize_build "$dir overlay $env" "$overlay" "$built/$env/$env.yaml"; then
+      validate_manifests "$dir overlay $env" "$built/$env" "$dir"
+    fi
+  done
+  rm -rf "$built"
 done
 
 # ---------------------------------------------------------------- summary

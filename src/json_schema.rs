@@ -4,7 +4,8 @@
 //! constants and grammars the spec check uses (names, reserved names, versions, image
 //! references, quantities), so both give the same verdict on every rule a schema can say;
 //! `tests/schema_agreement.rs` holds them to it. What needs the whole spec (references
-//! between components, duplicates, patch targets, `atLeast`) only the binary checks.
+//! between components, duplicates, patch targets, `atLeast`, the parameters an environment
+//! overrides) only the binary checks.
 
 use serde_json::{Map, Value, json};
 
@@ -167,6 +168,17 @@ fn build(catalog: &Catalog) -> Value {
         "anyOf": [{"pattern": ":[A-Za-z0-9_][A-Za-z0-9_.-]*(@|$)"}, {"pattern": "@sha256:"}],
         "not": {"pattern": ":latest(@|$)"}
     }));
+    let defaults = optional(json!({
+        "type": "object", "additionalProperties": false,
+        "properties": {
+            "resources": optional(json!({
+                "type": "object", "additionalProperties": false,
+                "properties": {"requests": quantities, "limits": quantities}
+            })),
+            "runAsUser": optional(json!({"type": "integer", "minimum": 1, "maximum": 2147483647})),
+            "imagePullPolicy": optional(json!({"enum": ["Always", "IfNotPresent"]}))
+        }
+    }));
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://dpatterns.dev/schema/v1alpha1/system.json",
@@ -195,17 +207,7 @@ fn build(catalog: &Catalog) -> Value {
                         "type": "string", "pattern": registry_regex(),
                         "description": "image repository prefix of generated services"
                     })),
-                    "defaults": optional(json!({
-                        "type": "object", "additionalProperties": false,
-                        "properties": {
-                            "resources": optional(json!({
-                                "type": "object", "additionalProperties": false,
-                                "properties": {"requests": quantities, "limits": quantities}
-                            })),
-                            "runAsUser": optional(json!({"type": "integer", "minimum": 1, "maximum": 2147483647})),
-                            "imagePullPolicy": optional(json!({"enum": ["Always", "IfNotPresent"]}))
-                        }
-                    })),
+                    "defaults": defaults.clone(),
                     "components": {
                         "type": "array", "minItems": 1,
                         "items": {
@@ -233,6 +235,23 @@ fn build(catalog: &Catalog) -> Value {
                             "allOf": params_by_pattern(&standalone).into_iter().chain(component_rules).collect::<Vec<_>>()
                         }
                     },
+                    "environments": optional(json!({
+                        "type": "object",
+                        "description": "environments rendered as k8s/overlays/<name>; left out: dev and prod, as declared",
+                        "minProperties": 1,
+                        "propertyNames": label,
+                        "additionalProperties": optional(json!({
+                            "type": "object", "additionalProperties": false,
+                            "properties": {
+                                "params": optional(json!({
+                                    "type": "object",
+                                    "description": "component name: parameters laid over its params",
+                                    "additionalProperties": optional(json!({"type": "object"}))
+                                })),
+                                "defaults": defaults
+                            }
+                        }))
+                    })),
                     "patches": optional(json!({
                         "type": "array",
                         "items": {

@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod model;
 pub mod names;
 pub mod output;
+pub mod overlay;
 pub mod par;
 pub mod params;
 pub mod patch_checks;

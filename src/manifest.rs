@@ -55,7 +55,7 @@ impl Object {
     /// The output file that holds this object.
     pub fn file(&self) -> String {
         match &self.component {
-            Some(c) => format!("k8s/{c}.yaml"),
+            Some(c) => format!("{BASE_DIR}{c}.yaml"),
             None => SYSTEM_FILE.to_string(),
         }
     }
@@ -70,8 +70,11 @@ impl Object {
     }
 }
 
+/// The folder of the base every environment's overlay builds on (architecture §6).
+pub const BASE_DIR: &str = "k8s/base/";
+
 /// System-wide objects (the Namespace) go to a file no component name can take.
-pub const SYSTEM_FILE: &str = "k8s/_system.yaml";
+pub const SYSTEM_FILE: &str = "k8s/base/_system.yaml";
 
 /// Where the pod template sits in each workload kind (from the table of kinds).
 pub fn pod_template_pointer(kind: &str) -> Option<&'static str> {

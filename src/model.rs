@@ -34,6 +34,38 @@ pub struct System {
     /// Position in `components` of the first component of each name, so that finding a
     /// component by name (once per rendered object) does not scan them all.
     pub by_name: HashMap<String, usize>,
+    /// The environments of `k8s/overlays/`, by name (sorted).
+    pub environments: Vec<Environment>,
+}
+
+/// The environments rendered when the spec declares none.
+pub const DEFAULT_ENVIRONMENTS: &[&str] = &["dev", "prod"];
+
+/// One environment: its name and what it changes from the base, checked against the
+/// catalog. An environment without overrides renders exactly the base.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    /// Component → parameter → value, laid over the component's `params`.
+    pub params: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Laid over `spec.defaults` field by field.
+    pub defaults: Option<crate::spec::Defaults>,
+}
+
+impl Environment {
+    /// The pull policy of its pods: its own `defaults`, else the base's.
+    pub fn image_pull_policy(&self, base: &EffectiveDefaults) -> &'static str {
+        match self.defaults.as_ref().and_then(|d| d.image_pull_policy) {
+            Some(crate::spec::PullPolicy::Always) => "Always",
+            Some(crate::spec::PullPolicy::IfNotPresent) => "IfNotPresent",
+            None => base.image_pull_policy,
+        }
+    }
+
+    /// Whether it changes anything, so whether it needs its own render.
+    pub fn overrides(&self) -> bool {
+        self.params.values().any(|p| !p.is_empty()) || self.defaults.is_some()
+    }
 }
 
 /// A generated program: one crate of the workspace under `services/`, one Dockerfile, one
@@ -224,6 +256,8 @@ impl System {
                     "name": p.crate_name,
                     "crate_ident": crate_ident(&p.crate_name),
                     "image": p.image,
+                    "imageName": crate::reference::split_image(&p.image).0,
+                    "imageTag": crate::reference::split_image(&p.image).1,
                     "pattern": p.pattern,
                     "program": p.key(),
                     "component": p.component,
@@ -255,6 +289,15 @@ impl System {
             "components": components,
             "services": services,
             "edges": edges,
+            "environments": self.environments.iter().map(|e| json!({
+                "name": e.name,
+                "imagePullPolicy": e.image_pull_policy(&self.defaults),
+            })).collect::<Vec<_>>(),
+            // The environment a local cluster runs from loaded images (first with
+            // `IfNotPresent`), and the one for a registry (`prod`, else the last).
+            "localEnvironment": self.environments.iter().find(|e| e.image_pull_policy(&self.defaults) == "IfNotPresent").map(|e| e.name.clone()),
+            "registryEnvironment": self.environments.iter().find(|e| e.name == "prod").or(self.environments.last()).map(|e| e.name.clone()),
+            "serving": self.components.iter().any(|c| c.serving),
         })
     }
 

@@ -14,6 +14,7 @@ use crate::spec::LoadedSpec;
 use crate::templating;
 
 pub use crate::files::{FileKind, OutputFile, managed_header};
+pub use crate::manifest::BASE_DIR;
 
 /// Everything one render produces, sorted by path.
 #[derive(Debug, Clone)]
@@ -52,8 +53,60 @@ fn locate_warnings(spec: &LoadedSpec, weakened: Vec<Problem>) -> Vec<Warning> {
     warnings
 }
 
-/// Renders a spec completely, running every check.
+/// Renders a spec completely, running every check: the base, then each environment that
+/// changes it, as an overlay of the base.
 pub fn run(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
+    let base = checked_objects(spec, catalog)?;
+    let mut files: Vec<OutputFile> = base
+        .project_files
+        .into_iter()
+        .map(|f| OutputFile {
+            path: f.path,
+            contents: f.contents,
+            kind: FileKind::Scaffolded,
+        })
+        .collect();
+    files.extend(manifest_files(&base.objects, &base.canonical));
+    // An environment that changes nothing is the base: its overlay needs no render.
+    for env in &base.system.environments {
+        let changed = if env.overrides() {
+            let env_spec = crate::overlay::environment_spec(spec, env);
+            let checked = checked_objects(&env_spec, catalog)
+                .map_err(|e| crate::overlay::in_environment(e, &env.name))?;
+            Some(checked.canonical)
+        } else {
+            None
+        };
+        files.extend(crate::overlay::files(
+            &base.system,
+            env,
+            &base.canonical,
+            changed.as_deref(),
+        ));
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Rendered {
+        system: base.system,
+        files,
+        objects: base.objects,
+        warnings: base.warnings,
+    })
+}
+
+/// One pass of the stages of architecture §3 over one spec: the base, or an environment's
+/// spec with its overrides laid in.
+#[derive(Debug)]
+pub struct Checked {
+    pub system: System,
+    pub project_files: Vec<templating::TextFile>,
+    pub objects: Vec<Object>,
+    /// The canonical YAML of each object, in the order of `objects`.
+    pub canonical: Vec<String>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Resolves, renders, composes, patches and checks one spec: everything but the files.
+pub fn checked_objects(spec: &LoadedSpec, catalog: &Catalog) -> Result<Checked> {
     let system = crate::resolve::resolve(spec, catalog)?;
     let texts = templating::render_templates(&system, catalog)?;
     let parsed = manifest::parse(&texts.manifests, catalog)?;
@@ -78,22 +131,11 @@ pub fn run(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
             return Err(Error::Verify { failures, blame });
         }
     };
-
-    let mut files: Vec<OutputFile> = texts
-        .files
-        .into_iter()
-        .map(|f| OutputFile {
-            path: f.path,
-            contents: f.contents,
-            kind: FileKind::Scaffolded,
-        })
-        .collect();
-    files.extend(manifest_files(&objects, &canonical));
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Rendered {
+    Ok(Checked {
         system,
-        files,
+        project_files: texts.files,
         objects,
+        canonical,
         warnings,
     })
 }
@@ -177,11 +219,11 @@ fn manifest_files(objects: &[Object], canonical: &[String]) -> Vec<OutputFile> {
         "{header}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
     );
     for path in by_file.keys() {
-        let name = path.strip_prefix("k8s/").unwrap_or(path);
+        let name = path.strip_prefix(BASE_DIR).unwrap_or(path);
         kustomization.push_str(&format!("- {name}\n"));
     }
     files.push(OutputFile {
-        path: "k8s/kustomization.yaml".into(),
+        path: format!("{BASE_DIR}kustomization.yaml"),
         contents: kustomization,
         kind: FileKind::Managed,
     });

@@ -53,6 +53,23 @@ pub struct SystemSpec {
     pub components: Vec<ComponentSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patches: Vec<PatchSpec>,
+    /// The environments `k8s/overlays/<name>/` is rendered for; left out, `dev` and `prod`
+    /// with no overrides. An environment written with no value (`staging:`) overrides
+    /// nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<BTreeMap<String, Option<EnvironmentSpec>>>,
+}
+
+/// What one environment changes from the base: parameters per component and `defaults`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentSpec {
+    /// Component name → parameter → value, over the component's own `params`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Laid over `spec.defaults` field by field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<Defaults>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -218,7 +218,7 @@ fn leftovers_of_an_older_interrupted_render_are_cleaned_up_not_fatal() {
     fs::write(root.join("dpatterns.yaml"), spec_with_web()).unwrap();
     // What a killed render of an older dpatterns (without a journal) left behind.
     fs::write(root.join("services/.Cargo.toml.dpatterns-new"), "half").unwrap();
-    fs::write(root.join("k8s/.api.yaml.dpatterns-old"), "old").unwrap();
+    fs::write(root.join("k8s/base/.api.yaml.dpatterns-old"), "old").unwrap();
     dpatterns(root).arg("render").assert().success();
     dpatterns(root)
         .args(["render", "--check"])

@@ -103,7 +103,7 @@ fn an_edit_of_the_lines_upstream_changes_is_a_listed_conflict_and_exit_1() {
         assert!(text.contains(marker), "{marker} missing in\n{text}");
     }
     // Everything else of the render landed.
-    assert!(p.path().join("k8s/web.yaml").is_file());
+    assert!(p.path().join("k8s/base/web.yaml").is_file());
 }
 
 #[test]
@@ -145,7 +145,7 @@ fn the_merge_bases_are_kept_for_scaffolded_files_only_and_never_listed() {
     let bases = p.path().join(".dpatterns/base");
     assert!(bases.join("services/Cargo.toml").is_file());
     assert!(bases.join("README.md").is_file());
-    assert!(!bases.join("k8s/api.yaml").exists());
+    assert!(!bases.join("k8s/base/api.yaml").exists());
     let lock = fs::read_to_string(p.path().join("dpatterns.lock")).unwrap();
     assert!(!lock.contains(".dpatterns/"), "{lock}");
     // A component removed: its crate stays (orphaned), and so does nothing else's base.

@@ -26,7 +26,7 @@ fn new_with_a_numeric_folder_name_renders_and_quotes_the_name() {
         .success();
     let spec = fs::read_to_string(dir.path().join("123/dpatterns.yaml")).unwrap();
     assert!(spec.contains("  name: '123'\n"), "{spec}");
-    let system = fs::read_to_string(dir.path().join("123/k8s/_system.yaml")).unwrap();
+    let system = fs::read_to_string(dir.path().join("123/k8s/base/_system.yaml")).unwrap();
     assert!(system.contains("  name: '123'\n"), "{system}");
 }
 
@@ -182,7 +182,7 @@ fn check_says_one_file_differs_in_the_singular() {
         .args(["new", "shop", "--yes"])
         .assert()
         .success();
-    let manifest = dir.path().join("shop/k8s/kustomization.yaml");
+    let manifest = dir.path().join("shop/k8s/base/kustomization.yaml");
     let text = fs::read_to_string(&manifest).unwrap();
     fs::write(&manifest, format!("{text}# edited\n")).unwrap();
     dpatterns()

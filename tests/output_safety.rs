@@ -183,7 +183,7 @@ fn a_lock_that_names_the_spec_is_refused_and_the_spec_kept() {
         ))
         .stderr(contains("restore it from version control"));
     assert!(p.path().join("dpatterns.yaml").is_file());
-    assert!(p.path().join("k8s/api.yaml").is_file());
+    assert!(p.path().join("k8s/base/api.yaml").is_file());
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn a_managed_file_the_lock_no_longer_matches_is_not_deleted() {
     let p = project(SPEC);
     render(p.path()).success();
     // A file the user put where an old manifest was: the lock's hash is not its hash.
-    fs::write(p.path().join("k8s/api.yaml"), "# mine now\n").unwrap();
+    fs::write(p.path().join("k8s/base/api.yaml"), "# mine now\n").unwrap();
     fs::write(
         p.path().join("dpatterns.yaml"),
         SPEC.replace("name: api", "name: web"),
@@ -217,9 +217,9 @@ fn a_managed_file_the_lock_no_longer_matches_is_not_deleted() {
     .unwrap();
     render(p.path())
         .success()
-        .stdout(contains("orphaned   k8s/api.yaml"));
+        .stdout(contains("orphaned   k8s/base/api.yaml"));
     assert_eq!(
-        fs::read_to_string(p.path().join("k8s/api.yaml")).unwrap(),
+        fs::read_to_string(p.path().join("k8s/base/api.yaml")).unwrap(),
         "# mine now\n"
     );
 }
@@ -239,8 +239,8 @@ fn a_corrupted_lock_is_its_own_error_with_its_remedy() {
 #[test]
 fn a_fifo_where_a_file_goes_is_refused_by_name_without_hanging() {
     let p = project(SPEC);
-    fs::create_dir(p.path().join("k8s")).unwrap();
-    let fifo = p.path().join("k8s/api.yaml");
+    fs::create_dir_all(p.path().join("k8s/base")).unwrap();
+    let fifo = p.path().join("k8s/base/api.yaml");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
         .status()
@@ -267,7 +267,7 @@ fn a_replaced_file_keeps_its_mode() {
     use std::os::unix::fs::PermissionsExt as _;
     let p = project(SPEC);
     render(p.path()).success();
-    let manifest = p.path().join("k8s/api.yaml");
+    let manifest = p.path().join("k8s/base/api.yaml");
     fs::set_permissions(&manifest, fs::Permissions::from_mode(0o600)).unwrap();
     fs::write(
         p.path().join("dpatterns.yaml"),
@@ -276,7 +276,7 @@ fn a_replaced_file_keeps_its_mode() {
     .unwrap();
     render(p.path())
         .success()
-        .stdout(contains("update     k8s/api.yaml"));
+        .stdout(contains("update     k8s/base/api.yaml"));
     let mode = fs::metadata(&manifest).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
@@ -289,7 +289,7 @@ fn render_creates_every_missing_folder_of_its_output() {
         .args(["render", "-o", "a/b/c"])
         .assert()
         .success();
-    assert!(p.path().join("a/b/c/k8s/api.yaml").is_file());
+    assert!(p.path().join("a/b/c/k8s/base/api.yaml").is_file());
     dpatterns()
         .current_dir(p.path())
         .args(["render", "-o", "a/b/c", "--check"])

@@ -72,7 +72,7 @@ fn an_attached_pattern_has_one_crate_and_image_for_all_its_hosts() {
             .contains(r#"members = ["common", "web", "api", "echo-sidecar"]"#)
     );
     for host in ["web", "api"] {
-        let manifest = file(&rendered, &format!("k8s/{host}.yaml"));
+        let manifest = file(&rendered, &format!("k8s/base/{host}.yaml"));
         assert!(
             manifest.contains("image: ghcr.io/acme/echo-sidecar:0.1.0"),
             "{host}: {manifest}"
@@ -89,7 +89,7 @@ fn an_image_on_the_attach_entry_replaces_the_generated_program() {
     )
     .unwrap();
     assert!(!paths(&rendered).iter().any(|p| p.contains("echo-sidecar")));
-    assert!(file(&rendered, "k8s/web.yaml").contains("image: ghcr.io/other/echo:2.0.1"));
+    assert!(file(&rendered, "k8s/base/web.yaml").contains("image: ghcr.io/other/echo:2.0.1"));
 }
 
 #[test]
@@ -101,13 +101,13 @@ fn each_program_of_a_pattern_gets_its_crate_image_and_declared_needs() {
             file(&rendered, &format!("services/counter-{program}/{path}"));
         }
         assert!(
-            file(&rendered, "k8s/counter.yaml")
+            file(&rendered, "k8s/base/counter.yaml")
                 .contains(&format!("image: ghcr.io/acme/counter-{program}:0.1.0")),
             "{program}"
         );
     }
     // redis's UID and its writable /data come from pattern.yaml, through policy.
-    let manifest = file(&rendered, "k8s/counter.yaml");
+    let manifest = file(&rendered, "k8s/base/counter.yaml");
     assert!(manifest.contains("runAsUser: 999"), "{manifest}");
     assert!(
         manifest.contains("mountPath: /data\n          name: cache-data"),
@@ -230,7 +230,7 @@ fn the_service_version_comes_from_the_catalog() {
         "    - {name: api, pattern: replicated-service}\n",
     )
     .unwrap();
-    assert!(file(&rendered, "k8s/api.yaml").contains("image: ghcr.io/acme/api:2.3.4"));
+    assert!(file(&rendered, "k8s/base/api.yaml").contains("image: ghcr.io/acme/api:2.3.4"));
     assert!(file(&rendered, "services/Cargo.toml").contains("version = \"2.3.4\""));
     assert!(file(&rendered, "services/api/Dockerfile").contains("ARG VERSION=2.3.4"));
 

@@ -60,7 +60,7 @@ fn interactive_new_asks_and_writes_the_answers_into_the_spec() {
     }
     s.exp_string("Add another component?").unwrap();
     s.send_line("n").unwrap();
-    s.exp_string("create     k8s/web.yaml").unwrap();
+    s.exp_string("create     k8s/base/web.yaml").unwrap();
     s.exp_eof().unwrap();
 
     let spec = std::fs::read_to_string(dir.join("dpatterns.yaml")).unwrap();

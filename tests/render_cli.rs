@@ -47,11 +47,15 @@ fn render_writes_the_project_and_a_second_render_changes_nothing() {
     let p = project(SPEC);
     render(p.path())
         .success()
-        .stdout(contains("create     k8s/api.yaml"));
+        .stdout(contains("create     k8s/base/api.yaml"));
     for path in [
-        "k8s/api.yaml",
-        "k8s/_system.yaml",
-        "k8s/kustomization.yaml",
+        "k8s/base/api.yaml",
+        "k8s/base/_system.yaml",
+        "k8s/base/kustomization.yaml",
+        "k8s/overlays/dev/kustomization.yaml",
+        "k8s/overlays/dev/dpatterns/kustomization.yaml",
+        "k8s/overlays/prod/kustomization.yaml",
+        "k8s/overlays/prod/dpatterns/kustomization.yaml",
         "dpatterns.lock",
         "services/api/src/main.rs",
         "services/common/src/lib.rs",
@@ -63,7 +67,7 @@ fn render_writes_the_project_and_a_second_render_changes_nothing() {
     let before = tree(p.path());
     render(p.path())
         .success()
-        .stdout(contains("0 created, 0 updated, 26 unchanged"));
+        .stdout(contains("0 created, 0 updated, 30 unchanged"));
     assert_eq!(before, tree(p.path()));
 }
 
@@ -87,7 +91,7 @@ fn check_passes_after_render_and_names_each_drifted_file() {
         .code(0)
         .stdout(contains("is up to date"));
 
-    let manifest = p.path().join("k8s/api.yaml");
+    let manifest = p.path().join("k8s/base/api.yaml");
     let edited = fs::read_to_string(&manifest)
         .unwrap()
         .replace("replicas", "replicaz");
@@ -103,7 +107,7 @@ fn check_passes_after_render_and_names_each_drifted_file() {
         .args(["render", "--check"])
         .assert()
         .code(1)
-        .stdout(contains("drift: k8s/api.yaml would be updated"))
+        .stdout(contains("drift: k8s/base/api.yaml would be updated"))
         .stdout(contains("drift: dpatterns.lock would be updated"));
     assert_eq!(before, tree(p.path()), "--check must write nothing");
 }
@@ -137,7 +141,7 @@ fn an_edited_scaffolded_file_is_kept_unless_forced() {
         .stdout(contains(
             "kept       services/api/src/service.rs  (you edited it; --force overwrites)",
         ))
-        .stdout(contains("update     k8s/api.yaml"));
+        .stdout(contains("update     k8s/base/api.yaml"));
     assert_eq!(fs::read_to_string(&main).unwrap(), "// my own code\n");
     // Still kept (and not reported as drift) on the next run.
     dpatterns()
@@ -172,11 +176,11 @@ fn a_removed_component_deletes_its_manifest_but_keeps_its_code() {
     fs::write(p.path().join("dpatterns.yaml"), SPEC).unwrap();
     render(p.path())
         .success()
-        .stdout(contains("delete     k8s/web.yaml"))
+        .stdout(contains("delete     k8s/base/web.yaml"))
         .stdout(contains(
             "orphaned   services/web/src/main.rs  (no longer generated; kept: delete it when you no longer need it)",
         ));
-    assert!(!p.path().join("k8s/web.yaml").exists());
+    assert!(!p.path().join("k8s/base/web.yaml").exists());
     assert!(p.path().join("services/web/src/main.rs").exists());
 }
 
@@ -232,7 +236,7 @@ fn a_folder_where_a_staged_copy_goes_is_refused_by_name_and_nothing_changes() {
         ".Cargo.toml.dpatterns-new is a folder, not a regular file",
     ));
     assert_eq!(before, tree(p.path()));
-    assert!(!p.path().join("k8s/web.yaml").exists());
+    assert!(!p.path().join("k8s/base/web.yaml").exists());
     assert!(!p.path().join("services/web/Cargo.toml").exists());
 }
 
@@ -260,11 +264,9 @@ fn json_format_lists_every_file_with_its_action() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["mode"], "dry-run");
     let files = report["files"].as_array().unwrap();
-    assert!(
-        files.iter().any(|f| f["path"] == "k8s/api.yaml"
-            && f["action"] == "create"
-            && f["kind"] == "managed")
-    );
+    assert!(files.iter().any(|f| f["path"] == "k8s/base/api.yaml"
+        && f["action"] == "create"
+        && f["kind"] == "managed"));
 }
 
 #[test]
@@ -294,7 +296,7 @@ fn output_defaults_to_the_spec_folder() {
         .arg(&spec)
         .assert()
         .success();
-    assert!(p.path().join("k8s/api.yaml").is_file());
+    assert!(p.path().join("k8s/base/api.yaml").is_file());
 }
 
 #[test]
@@ -345,7 +347,7 @@ fn new_with_yes_renders_the_default_system_that_validates() {
         .arg("--yes")
         .assert()
         .success()
-        .stdout(contains("create     k8s/api.yaml"));
+        .stdout(contains("create     k8s/base/api.yaml"));
     let spec = fs::read_to_string(dir.join("dpatterns.yaml")).unwrap();
     assert!(spec.contains("name: my-demo"), "{spec}");
     dpatterns()
@@ -443,10 +445,10 @@ fn a_file_already_there_before_the_first_render_is_kept() {
         "kept       README.md  (it was there before; --force overwrites)",
     ));
     // Managed manifests are always ours, even when a file is in the way.
-    let stale = p.path().join("k8s/api.yaml");
+    let stale = p.path().join("k8s/base/api.yaml");
     fs::write(&stale, "stale\n").unwrap();
     render(p.path())
         .success()
-        .stdout(contains("update     k8s/api.yaml"));
+        .stdout(contains("update     k8s/base/api.yaml"));
     assert_ne!(fs::read_to_string(&stale).unwrap(), "stale\n");
 }

@@ -3,6 +3,7 @@
 //! every command is testable in-process.
 
 mod new;
+mod next_steps;
 mod render;
 mod sets;
 

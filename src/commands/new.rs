@@ -104,10 +104,12 @@ pub fn new_project(
     if opts.format == Format::Text && opts.verbosity > Verbosity::Quiet {
         writeln!(
             out,
-            "next: cd {} && cargo test --manifest-path services/Cargo.toml && kubectl apply -k k8s",
-            opts.dir.display()
+            "next steps, to running pods on a local cluster (README.md says more):"
         )
         .map_err(io_err)?;
+        for line in super::next_steps::next_steps(&opts.dir, &rendered) {
+            writeln!(out, "  {line}").map_err(io_err)?;
+        }
     }
     Ok(code)
 }
@@ -242,8 +244,25 @@ fn build_doc(
             defaults: None,
             components,
             patches: Vec::new(),
+            environments: Some(default_environments()),
         },
     })
+}
+
+/// `dev` runs images loaded into a local cluster (kind, minikube) without pulling them;
+/// `prod` is the system as declared.
+fn default_environments() -> BTreeMap<String, Option<spec::EnvironmentSpec>> {
+    let dev = spec::EnvironmentSpec {
+        params: BTreeMap::new(),
+        defaults: Some(spec::Defaults {
+            image_pull_policy: Some(spec::PullPolicy::IfNotPresent),
+            ..spec::Defaults::default()
+        }),
+    };
+    BTreeMap::from([
+        ("dev".to_string(), Some(dev)),
+        ("prod".to_string(), Some(spec::EnvironmentSpec::default())),
+    ])
 }
 
 /// Parameters of one component: asked on a terminal (those not given with `--set`), or

@@ -219,6 +219,12 @@ fn past_tense(action: Action) -> &'static str {
     }
 }
 
+/// A manifest where dpatterns wrote them before the base and overlays (`k8s/api.yaml`).
+fn old_layout(path: &str) -> bool {
+    path.strip_prefix("k8s/")
+        .is_some_and(|rest| !rest.contains('/') && rest.ends_with(".yaml"))
+}
+
 fn print_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> Result<()> {
     if opts.verbosity == Verbosity::Quiet {
         return Ok(());
@@ -231,6 +237,12 @@ fn print_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> Result<
             let note = match e.action {
                 Action::KeptEdited => "  (you edited it; --force overwrites)",
                 Action::KeptExisting => "  (it was there before; --force overwrites)",
+                Action::KeptOrphan if old_layout(&e.path) => {
+                    "  (manifests moved to k8s/base/, environments to k8s/overlays/<env>/; this old one holds your edits: carry them into dpatterns.yaml, then delete it)"
+                }
+                Action::Delete if old_layout(&e.path) => {
+                    "  (manifests moved to k8s/base/, environments to k8s/overlays/<env>/)"
+                }
                 Action::KeptOrphan => {
                     "  (no longer generated; kept: delete it when you no longer need it)"
                 }

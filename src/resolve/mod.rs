@@ -3,6 +3,7 @@
 //! at once at their places in the file, and the resolved [`System`] built on the way.
 
 mod components;
+mod environments;
 mod settings;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use crate::names::{SuggestionBudget, crate_name_problem};
 use crate::source::YamlPath;
 use crate::spec::{API_VERSION, KIND, LoadedSpec};
 
-/// Names whose `k8s/<name>.yaml` the tool writes itself.
+/// Names whose `k8s/base/<name>.yaml` the tool writes itself.
 pub const RESERVED_NAMES: &[&str] = &["kustomization"];
 /// Checks the spec against the catalog and builds the model, reporting every problem found
 /// (not just the first) at its place in the file.
@@ -125,7 +126,7 @@ impl<'a> Resolver<'a> {
                     &path.key("name"),
                     format!("component name `{}` is reserved", c.name),
                     "reserved",
-                    Some("its manifest file would collide with k8s/kustomization.yaml; pick another name".into()),
+                    Some("its manifest file would collide with k8s/base/kustomization.yaml; pick another name".into()),
                 );
             }
             if let Some(first) = seen.get(c.name.as_str()) {
@@ -272,6 +273,7 @@ impl<'a> Resolver<'a> {
         shared_programs.sort_by(|a, b| a.crate_name.cmp(&b.crate_name));
         self.references(&list, &mut components);
         let patches = self.patches(&spec);
+        let environments = self.environments(&spec, &components);
 
         System {
             name: doc.metadata.name.clone(),
@@ -284,6 +286,7 @@ impl<'a> Resolver<'a> {
             patches,
             service_version: version,
             shared_programs,
+            environments,
         }
     }
 

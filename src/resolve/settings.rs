@@ -68,11 +68,20 @@ impl Resolver<'_> {
     }
 
     pub(super) fn defaults(&mut self, spec: &YamlPath) -> EffectiveDefaults {
-        let mut out = EffectiveDefaults::default();
-        let Some(d) = self.spec.doc.spec.defaults.clone() else {
-            return out;
-        };
-        let path = spec.key("defaults");
+        match self.spec.doc.spec.defaults.clone() {
+            None => EffectiveDefaults::default(),
+            Some(d) => self.check_defaults(&spec.key("defaults"), d, EffectiveDefaults::default()),
+        }
+    }
+
+    /// Checks a `defaults` mapping at `path` and lays it over `out`.
+    pub(super) fn check_defaults(
+        &mut self,
+        path: &YamlPath,
+        d: crate::spec::Defaults,
+        mut out: EffectiveDefaults,
+    ) -> EffectiveDefaults {
+        let path = path.clone();
         if let Some(uid) = d.run_as_user {
             if !(1..=i64::from(i32::MAX)).contains(&uid) {
                 self.err(

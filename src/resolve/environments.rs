@@ -1,0 +1,216 @@
+//! `spec.environments`: the names of `k8s/overlays/<env>/` and what each one changes from
+//! the base. Every override is checked here, at its own place in the spec, with the rules
+//! of the component's `params` and of `defaults`; the pipeline then renders each
+//! environment with the same stages as the base, so an override that passes here but
+//! breaks a check of the output fails there, naming the environment.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::model::{Component, DEFAULT_ENVIRONMENTS, EffectiveDefaults, Environment};
+use crate::names::did_you_mean;
+use crate::params::ParamKind;
+use crate::source::YamlPath;
+
+use super::Resolver;
+
+impl Resolver<'_> {
+    pub(super) fn environments(
+        &mut self,
+        spec: &YamlPath,
+        components: &[Component],
+    ) -> Vec<Environment> {
+        let Some(declared) = self.spec.doc.spec.environments.clone() else {
+            return DEFAULT_ENVIRONMENTS
+                .iter()
+                .map(|name| Environment {
+                    name: (*name).to_string(),
+                    params: BTreeMap::new(),
+                    defaults: None,
+                })
+                .collect();
+        };
+        let path = spec.key("environments");
+        if declared.is_empty() {
+            self.err(
+                &path,
+                "no environment is declared".into(),
+                "empty",
+                Some("declare at least one, like `environments: {dev: {}}`, or leave the key out for `dev` and `prod`".into()),
+            );
+        }
+        let mut out = Vec::new();
+        for (name, env) in declared {
+            let env = env.unwrap_or_default();
+            let epath = path.key(&name);
+            // It names a folder under k8s/overlays/.
+            self.dns_label_key(&epath, &name);
+            let mut params = BTreeMap::new();
+            for (component, overrides) in &env.params {
+                let cpath = epath.key("params").key(component);
+                let Some(c) = components.iter().find(|c| &c.name == component) else {
+                    let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+                    let help = did_you_mean(component, names.iter().copied())
+                        .or_else(|| Some(format!("components in this spec: {}", names.join(", "))));
+                    let e = self.spec.source.error_at_key(
+                        &cpath,
+                        format!("environment `{name}` overrides `{component}`, which is not a component of this spec"),
+                        "no such component",
+                        help,
+                    );
+                    self.errors.push(e);
+                    continue;
+                };
+                if self.component_overrides(&name, &cpath, c, components, overrides) {
+                    params.insert(component.clone(), overrides.clone());
+                }
+            }
+            if let Some(d) = env.defaults.clone() {
+                // Checked like `spec.defaults`; the result is recomputed by the
+                // environment's own render, which lays it over `spec.defaults`.
+                let _: EffectiveDefaults =
+                    self.check_defaults(&epath.key("defaults"), d, EffectiveDefaults::default());
+            }
+            out.push(Environment {
+                name,
+                params,
+                defaults: env.defaults,
+            });
+        }
+        out
+    }
+
+    /// The name of an environment is a key of the mapping: a bad one is shown there.
+    fn dns_label_key(&mut self, path: &YamlPath, name: &str) {
+        if let Err(why) = crate::names::check_dns_label(name) {
+            let e = self.spec.source.error_at_key(
+                path,
+                format!("invalid environment name `{name}`: {why}"),
+                "not a DNS-1123 label",
+                Some(format!(
+                    "it names the folder k8s/overlays/<name>/; {}",
+                    crate::names::DNS_LABEL_HELP
+                )),
+            );
+            self.errors.push(e);
+        }
+    }
+
+    /// Checks one component's overrides in one environment; true when they are all good.
+    fn component_overrides(
+        &mut self,
+        env: &str,
+        path: &YamlPath,
+        c: &Component,
+        components: &[Component],
+        overrides: &BTreeMap<String, Value>,
+    ) -> bool {
+        let Some(pattern) = self.catalog.pattern(&c.pattern) else {
+            return false;
+        };
+        let before = self.errors.len();
+        for (param, value) in overrides {
+            let Some(def) = pattern.param(param) else {
+                let help = did_you_mean(param, pattern.params.iter().map(|p| p.name.as_str()))
+                    .or_else(|| {
+                        let all: Vec<&str> =
+                            pattern.params.iter().map(|p| p.name.as_str()).collect();
+                        Some(format!("`{}` takes: {}", pattern.id, all.join(", ")))
+                    });
+                let e = self.spec.source.error_at_key(
+                    &path.key(param),
+                    format!("unknown parameter `{param}` for pattern `{}`", pattern.id),
+                    "unknown parameter",
+                    help,
+                );
+                self.errors.push(e);
+                continue;
+            };
+            if let Err(problem) = def.check(value) {
+                self.err(
+                    &path.key(param),
+                    problem.message,
+                    &problem.label,
+                    problem.help,
+                );
+                continue;
+            }
+            if let (ParamKind::Component { patterns }, Some(target)) = (&def.kind, value.as_str()) {
+                match components.iter().find(|t| t.name == target) {
+                    None => self.err(
+                        &path.key(param),
+                        format!(
+                            "`{param}` refers to `{target}`, which is not a component of this spec"
+                        ),
+                        "no such component",
+                        None,
+                    ),
+                    Some(t) if t.name == c.name => self.err(
+                        &path.key(param),
+                        format!("component `{target}` refers to itself"),
+                        "self reference",
+                        Some("point it at another component".into()),
+                    ),
+                    Some(t) if !patterns.contains(&t.pattern) => self.err(
+                        &path.key(param),
+                        format!(
+                            "`{param}` must refer to a {} component, but `{target}` is a {}",
+                            patterns.join(" or "),
+                            t.pattern
+                        ),
+                        "wrong kind of component",
+                        None,
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+        if self.errors.len() > before {
+            return false;
+        }
+        // The floors (`maxReplicas` at least `replicas`) hold for the merged values; a
+        // value neither the component nor the environment wrote follows its floor, as in
+        // the base.
+        let given = &self.spec.doc.spec.components[c.index].params;
+        for def in &pattern.params {
+            let ParamKind::Integer {
+                at_least: Some(other),
+                ..
+            } = &def.kind
+            else {
+                continue;
+            };
+            let value_of = |name: &str| {
+                overrides
+                    .get(name)
+                    .or_else(|| c.params.get(name))
+                    .and_then(Value::as_i64)
+            };
+            let (Some(value), Some(floor)) = (value_of(&def.name), value_of(other)) else {
+                continue;
+            };
+            let written = overrides.contains_key(&def.name) || given.contains_key(&def.name);
+            if value < floor && written {
+                let at = if overrides.contains_key(&def.name) {
+                    def.name.as_str()
+                } else {
+                    other.as_str()
+                };
+                self.err(
+                    &path.key(at),
+                    format!(
+                        "in environment `{env}`, parameter `{}` of `{}` is {value}, below `{other}` ({floor})",
+                        def.name, c.name
+                    ),
+                    "below its floor",
+                    Some(format!(
+                        "`{}` must be at least `{other}`; override both in the environment",
+                        def.name
+                    )),
+                );
+            }
+        }
+        self.errors.len() == before
+    }
+}

@@ -452,3 +452,76 @@ fn a_file_already_there_before_the_first_render_is_kept() {
         .stdout(contains("update     k8s/base/api.yaml"));
     assert_ne!(fs::read_to_string(&stale).unwrap(), "stale\n");
 }
+
+/// A project rendered before environments: its manifests and kustomization in `k8s/`
+/// itself, named by the lock, `api.yaml` as written and `_system.yaml` edited since.
+fn old_layout_project() -> tempfile::TempDir {
+    let p = project(SPEC);
+    render(p.path()).success();
+    let lock_path = p.path().join("dpatterns.lock");
+    let mut lock = fs::read_to_string(&lock_path).unwrap();
+    for name in ["api.yaml", "_system.yaml"] {
+        fs::copy(
+            p.path().join("k8s/base").join(name),
+            p.path().join("k8s").join(name),
+        )
+        .unwrap();
+        let entry = lock
+            .split("\n- ")
+            .find(|e| e.starts_with(&format!("path: k8s/base/{name}\n")))
+            .unwrap()
+            .to_string();
+        lock.push_str(&format!(
+            "- {}\n",
+            entry.replace("k8s/base/", "k8s/").trim_end()
+        ));
+    }
+    fs::write(&lock_path, lock).unwrap();
+    let system = p.path().join("k8s/_system.yaml");
+    let edited = format!("{}# mine\n", fs::read_to_string(&system).unwrap());
+    fs::write(&system, edited).unwrap();
+    p
+}
+
+#[test]
+fn manifests_of_the_layout_before_environments_are_moved_and_an_edited_one_is_explained() {
+    let p = old_layout_project();
+    render(p.path())
+        .success()
+        .stdout(contains(
+            "delete     k8s/api.yaml  (manifests moved to k8s/base/, environments to k8s/overlays/<env>/)",
+        ))
+        .stdout(contains(
+            "orphaned   k8s/_system.yaml  (manifests moved to k8s/base/, environments to k8s/overlays/<env>/; this old one holds your edits",
+        ));
+    assert!(!p.path().join("k8s/api.yaml").exists());
+    assert!(p.path().join("k8s/_system.yaml").exists());
+}
+
+#[test]
+fn new_prints_the_steps_from_nothing_to_running_pods() {
+    let dir = tempfile::tempdir().unwrap();
+    dpatterns()
+        .current_dir(dir.path())
+        .args(["new", "shop", "--yes"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "next steps, to running pods on a local cluster (README.md says more):
+  cd shop
+  cargo test --manifest-path services/Cargo.toml
+  docker build -f services/api/Dockerfile -t registry.example.com/shop/api:0.1.0 services
+  # kind; with minikube: minikube image load IMAGE
+  kind load docker-image registry.example.com/shop/api:0.1.0
+  kubectl apply -k k8s/overlays/dev
+  kubectl -n shop rollout status deployment/api --timeout=180s
+",
+        ));
+    // What the steps name is there (scripts/readme-commands.sh runs them).
+    assert!(dir.path().join("shop/services/api/Dockerfile").is_file());
+    assert!(
+        dir.path()
+            .join("shop/k8s/overlays/dev/kustomization.yaml")
+            .is_file()
+    );
+}

@@ -20,7 +20,8 @@
 #      compiled from the upstream API types (types, required fields, enums, patterns); an
 #      apiVersion/kind with no validator fails. These do not reject unknown fields: the
 #      in-process typed check does. Needs node; the packages are installed with npm.
-#   4. checkov --framework kubernetes with zero failed checks (skips: CHECKOV_SKIP_CHECKS)
+#   4. checkov --framework kubernetes with zero failed checks (skips: CHECKOV_SKIP_CHECKS,
+#      and CHECKOV_SKIP_LOCAL_ENVIRONMENT in an environment that asks for IfNotPresent)
 #   5. kubectl kustomize of the base and of each overlay (an overlay that does not build
 #      fails, and is not checked further)
 # and prints a summary table. Exit status: 0 all passed, 1 any check failed, 2 usage or
@@ -55,6 +56,12 @@ readonly CHECKOV_SKIP_CHECKS=(
   # render time. Users pin digests through spec `patches` or kustomize `images:`.
   CKV_K8S_43
 )
+# Skipped only in the overlay of an environment whose spec sets
+# `defaults: {imagePullPolicy: IfNotPresent}` (dev, as `dpatterns new` writes it):
+# CKV_K8S_15 "Image Pull Policy should be Always". Such an environment runs images loaded
+# into a local cluster's nodes (kind load, minikube image load), which `Always` would try
+# to pull from a registry and fail. The base and every other environment keep the check.
+readonly CHECKOV_SKIP_LOCAL_ENVIRONMENT=CKV_K8S_15
 
 # yamllint: the default rules, minus three that fight serializer/kubectl-style output:
 # no leading `---` on the first document, sequences not indented under their key, and
@@ -226,7 +233,7 @@ PY
 # and checkov over the *.yaml files of DIR (the base, or the built output of an overlay),
 # with results recorded under LABEL; PROJECT holds the spec naming the Kubernetes version.
 validate_manifests() {
-  local label=$1 k8s=$2 project=$3
+  local label=$1 k8s=$2 project=$3 extra_skip=${4:-}
   local f v t ms st out bad npass note split
   local -a manifests=() builtin=() versions=()
   for f in "$k8s"/*.yaml "$k8s"/*.yml; do
@@ -318,7 +325,7 @@ PY
   ck_out="$(mktemp -d)"
   ck_in="$(mktemp -d)"
   cp "${manifests[@]}" "$ck_in/"
-  skip_csv="$(IFS=,; echo "${CHECKOV_SKIP_CHECKS[*]}")"
+  skip_csv="$(IFS=,; echo "${CHECKOV_SKIP_CHECKS[*]}")${extra_skip:+,$extra_skip}"
   (cd "$ck_in" && "$bin/checkov" -d . --framework kubernetes --skip-download --compact --quiet \
     --skip-check "$skip_csv" -o cli -o json --output-file-path "$ck_out") >"$ck_out/stdout.txt" 2>&1 || ck_rc=$?
   # Exit status alone is not enough: checkov exits 0 when it parsed nothing at all.
@@ -351,6 +358,18 @@ PY
     show_output PASS "$(cat "$ck_out/results_cli.txt" 2>/dev/null || true)"
   fi
   rm -rf "$ck_out" "$ck_in"
+}
+
+# pull_policy_of PROJECT ENV: the imagePullPolicy spec.environments.ENV.defaults sets, if any.
+pull_policy_of() {
+  [[ -f "$1/dpatterns.yaml" ]] || return 0
+  "$bin/python" - "$1/dpatterns.yaml" "$2" <<'PY' 2>/dev/null || true
+import sys, yaml
+with open(sys.argv[1]) as f:
+    doc = yaml.safe_load(f) or {}
+env = (((doc.get("spec") or {}).get("environments") or {}).get(sys.argv[2])) or {}
+print((env.get("defaults") or {}).get("imagePullPolicy") or "")
+PY
 }
 
 # kustomize_build LABEL DIR OUT_FILE: kubectl kustomize DIR into OUT_FILE, recorded.
@@ -410,7 +429,9 @@ for dir in "${dirs[@]}"; do
     echo " -- overlay $env"
     mkdir -p "$built/$env"
     if kustomize_build "$dir overlay $env" "$overlay" "$built/$env/$env.yaml"; then
-      validate_manifests "$dir overlay $env" "$built/$env" "$dir"
+      skip=""
+      [[ "$(pull_policy_of "$dir" "$env")" == IfNotPresent ]] && skip=$CHECKOV_SKIP_LOCAL_ENVIRONMENT
+      validate_manifests "$dir overlay $env" "$built/$env" "$dir" "$skip"
     fi
   done
   rm -rf "$built"

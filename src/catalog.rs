@@ -171,17 +171,22 @@ fn check_references(pattern: &Pattern, all: &BTreeMap<String, Pattern>) -> Resul
     for param in &pattern.params {
         match &param.kind {
             ParamKind::Integer {
-                at_least: Some(other),
+                at_least,
+                differs_from,
                 ..
             } => {
-                let is_integer = pattern
-                    .param(other)
-                    .is_some_and(|p| matches!(p.kind, ParamKind::Integer { .. }));
-                if !is_integer {
-                    return Err(fail(format!(
-                        "`{}` has atLeast `{other}`, which is not an integer parameter",
-                        param.name
-                    )));
+                let rules = [("atLeast", at_least), ("differsFrom", differs_from)];
+                for (rule, other) in rules {
+                    let Some(other) = other else { continue };
+                    let is_integer = pattern
+                        .param(other)
+                        .is_some_and(|p| matches!(p.kind, ParamKind::Integer { .. }));
+                    if !is_integer || other == &param.name {
+                        return Err(fail(format!(
+                            "`{}` has {rule} `{other}`, which is not another integer parameter",
+                            param.name
+                        )));
+                    }
                 }
             }
             ParamKind::Component { patterns } => {

@@ -4,7 +4,8 @@
 //! constants and grammars the spec check uses (names, reserved names, versions, image
 //! references, quantities), so both give the same verdict on every rule a schema can say;
 //! `tests/schema_agreement.rs` holds them to it. What needs the whole spec (references
-//! between components, duplicates, patch targets, `atLeast`, the parameters an environment
+//! between components, duplicates, patch targets, `atLeast`, `differsFrom`, `host` and
+//! `tlsSecret` against `public` and `spec.ingress.kind`, the parameters an environment
 //! overrides) only the binary checks.
 
 use serde_json::{Map, Value, json};
@@ -13,6 +14,7 @@ use crate::catalog::Catalog;
 use crate::model::{MAX_COMPONENT_NAME, MAX_KUBE_MINOR, MIN_KUBE_MINOR};
 use crate::names::DNS_LABEL_REGEX;
 use crate::names::RUST_RESERVED;
+use crate::network::{IPV4_CIDR_REGEX, IPV6_CIDR_REGEX};
 use crate::quantity::QUANTITY_REGEX;
 use crate::reference::{image_regex, registry_regex};
 use crate::resolve::RESERVED_NAMES;
@@ -69,7 +71,55 @@ fn build(catalog: &Catalog) -> Value {
     ]}));
     let quantities = optional(json!({
         "type": "object", "additionalProperties": false,
-        "properties": {"cpu": quantity, "memory": quantity}
+        "properties": {"cpu": quantity, "memory": quantity, "ephemeral-storage": quantity}
+    }));
+    let subdomain = json!({
+        "type": "string", "maxLength": 253,
+        "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    });
+    let ingress = optional(json!({
+        "type": "object", "additionalProperties": false,
+        "description": "how traffic from outside the system comes in",
+        "properties": {
+            "namespace": optional(json!({"allOf": [label.clone()], "description": "entry points admit their application port from pods of this namespace; default ingress-nginx"})),
+            "kind": optional(json!({"enum": ["Ingress", "HTTPRoute"], "description": "what exposes a public component; default Ingress"})),
+            "className": optional(json!({"allOf": [subdomain.clone()], "description": "spec.ingressClassName of the Ingresses"})),
+            "gateway": optional(json!({
+                "type": "object", "additionalProperties": false, "required": ["name"],
+                "description": "the Gateway an HTTPRoute attaches to",
+                "properties": {
+                    "name": subdomain,
+                    "namespace": optional(label.clone()),
+                    "sectionName": optional(label.clone())
+                }
+            }))
+        },
+        "allOf": [
+            {"if": {"properties": {"kind": {"const": "HTTPRoute"}}, "required": ["kind"]},
+             "then": {"required": ["gateway"], "properties": {"className": {"type": "null"}}},
+             "else": {"properties": {"gateway": {"type": "null"}}}}
+        ]
+    }));
+    let monitoring = optional(json!({
+        "type": "object", "additionalProperties": false,
+        "properties": {
+            "namespace": optional(json!({"allOf": [label.clone()], "description": "the metrics port admits scrapes from pods of this namespace; default monitoring"})),
+            "podMonitor": optional(json!({"type": "boolean", "description": "a PodMonitor (Prometheus Operator) instead of scrape annotations"}))
+        }
+    }));
+    let egress = optional(json!({
+        "type": "array",
+        "description": "destinations outside the system's graph this component may send to",
+        "items": {
+            "type": "object", "additionalProperties": false, "required": ["ports"],
+            "properties": {
+                "cidr": {"type": "string", "anyOf": [{"pattern": IPV4_CIDR_REGEX}, {"pattern": IPV6_CIDR_REGEX}]},
+                "namespace": label.clone(),
+                "ports": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1, "maximum": 65535}},
+                "protocol": optional(json!({"enum": ["TCP", "UDP"]}))
+            },
+            "oneOf": [{"required": ["cidr"]}, {"required": ["namespace"]}]
+        }
     }));
     // A pattern's unnamed program is built as a crate named after the component, which
     // Rust and the workspace must leave free; with `image:` there is no crate.
@@ -208,6 +258,8 @@ fn build(catalog: &Catalog) -> Value {
                         "description": "image repository prefix of generated services"
                     })),
                     "defaults": defaults.clone(),
+                    "ingress": ingress,
+                    "monitoring": monitoring,
                     "components": {
                         "type": "array", "minItems": 1,
                         "items": {
@@ -218,6 +270,7 @@ fn build(catalog: &Catalog) -> Value {
                                 "pattern": {"enum": standalone},
                                 "params": optional(json!({"type": "object"})),
                                 "image": image,
+                                "egress": egress,
                                 "attach": optional(json!({
                                     "type": "array",
                                     "items": {

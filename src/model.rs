@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Value, json};
 
 use crate::names::crate_ident;
+use crate::network::{Egress, Network};
 
 /// Kubernetes versions whose schemas the tool targets.
 pub const MIN_KUBE_MINOR: u32 = 25;
@@ -24,6 +25,8 @@ pub struct System {
     pub kube_minor: u32,
     pub registry: String,
     pub defaults: EffectiveDefaults,
+    /// Ingress namespace, exposure, monitoring: `spec.ingress` and `spec.monitoring`.
+    pub network: Network,
     pub components: Vec<Component>,
     pub patches: Vec<Patch>,
     /// `serviceVersion` of the catalog: the crates' version and their images' tag.
@@ -111,6 +114,8 @@ pub struct EffectiveDefaults {
     pub requests_memory: String,
     pub limits_cpu: String,
     pub limits_memory: String,
+    pub requests_ephemeral_storage: String,
+    pub limits_ephemeral_storage: String,
     pub run_as_user: i64,
     pub image_pull_policy: &'static str,
 }
@@ -123,6 +128,11 @@ impl Default for EffectiveDefaults {
             requests_memory: "128Mi".into(),
             limits_cpu: "500m".into(),
             limits_memory: "256Mi".into(),
+            // The request reserves room for logs and the small `/tmp`; the limit leaves a
+            // pod's emptyDirs (each capped by its own sizeLimit) room before the kubelet
+            // evicts the pod for its total use.
+            requests_ephemeral_storage: "64Mi".into(),
+            limits_ephemeral_storage: "1Gi".into(),
             run_as_user: 10001,
             image_pull_policy: "Always",
         }
@@ -152,6 +162,12 @@ pub struct Component {
     /// Components this one sends requests to, and those that send to it.
     pub uses: Vec<String>,
     pub used_by: Vec<String>,
+    /// The `app.kubernetes.io/version` label: the service version of a generated
+    /// component, the tag of an `image:`, none for a digest only or a tag that is no
+    /// label value.
+    pub version: Option<String>,
+    /// Destinations outside the graph the spec opens to this component (`egress:`).
+    pub egress: Vec<Egress>,
 }
 
 #[derive(Debug, Clone)]
@@ -225,13 +241,17 @@ impl System {
 
     /// Labels every object of a component carries (architecture §6).
     pub fn labels(&self, component: &Component) -> Value {
-        json!({
+        let mut labels = json!({
             "app.kubernetes.io/name": component.name,
             "app.kubernetes.io/instance": self.instance(&component.name),
             "app.kubernetes.io/component": component.pattern,
             "app.kubernetes.io/part-of": self.name,
             "app.kubernetes.io/managed-by": "dpatterns",
-        })
+        });
+        if let Some(version) = &component.version {
+            labels["app.kubernetes.io/version"] = json!(version);
+        }
+        labels
     }
 
     /// The subset of labels that selects a component's pods.
@@ -285,6 +305,8 @@ impl System {
             "registry": self.registry,
             "kubernetes": {"version": format!("1.{}", self.kube_minor), "minor": self.kube_minor},
             "nativeSidecars": self.native_sidecars(),
+            "ingress": self.network.ingress_context(),
+            "monitoring": self.network.monitoring_context(),
             "serviceVersion": self.service_version,
             "components": components,
             "services": services,
@@ -341,6 +363,18 @@ impl System {
             })).collect::<Vec<_>>(),
             "uses": c.uses,
             "usedBy": c.used_by.iter().map(|n| json!({"name": n, "selector": self.selector(n)})).collect::<Vec<_>>(),
+            "calls": c.uses.iter().map(|n| self.call_context(n)).collect::<Vec<_>>(),
+            "version": c.version,
+            "egress": c.egress.iter().map(Egress::context).collect::<Vec<_>>(),
         })
+    }
+
+    /// A component this one calls, as its egress rule needs it: the pods to reach and the
+    /// port they listen on (NetworkPolicies see the pod port, after the Service).
+    fn call_context(&self, name: &str) -> Value {
+        let port = self
+            .component(name)
+            .and_then(|t| t.port_param.as_ref().and_then(|p| t.params.get(p)).cloned());
+        json!({"name": name, "selector": self.selector(name), "podPort": port})
     }
 }

@@ -36,12 +36,20 @@ pub enum ParamKind {
         /// Another integer parameter of the same pattern this one may not be below.
         #[serde(default)]
         at_least: Option<String>,
+        /// Another integer parameter of the same pattern this one may not equal (two
+        /// ports of one container).
+        #[serde(default)]
+        differs_from: Option<String>,
     },
     Boolean,
     String {
         /// Only DNS-1123-label-like values (lower case, digits, `-`).
         #[serde(default)]
         dns_label: bool,
+        /// Only host names an Ingress or HTTPRoute takes (`shop.example.com`,
+        /// `*.example.com`).
+        #[serde(default)]
+        hostname: bool,
     },
     Enum {
         values: Vec<String>,
@@ -71,7 +79,10 @@ impl ParamDef {
                 (None, None) => "integer".into(),
             },
             ParamKind::Boolean => "boolean".into(),
-            ParamKind::String { dns_label: true } => "string (DNS-1123 label)".into(),
+            ParamKind::String {
+                dns_label: true, ..
+            } => "string (DNS-1123 label)".into(),
+            ParamKind::String { hostname: true, .. } => "string (host name)".into(),
             ParamKind::String { .. } => "string".into(),
             ParamKind::Enum { values } => format!("one of {}", values.join("|")),
             ParamKind::Component { patterns } => {
@@ -115,8 +126,18 @@ impl ParamDef {
             ParamKind::Boolean => {
                 value.as_bool().ok_or_else(|| wrong_type("true or false"))?;
             }
-            ParamKind::String { dns_label } => {
+            ParamKind::String {
+                dns_label,
+                hostname,
+            } => {
                 let s = value.as_str().ok_or_else(|| wrong_type("a string"))?;
+                if *hostname && let Err(why) = crate::network::check_hostname(s) {
+                    return Err(ParamProblem {
+                        message: format!("parameter `{}` is not a host name: {why}", self.name),
+                        label: "not a host name".into(),
+                        help: Some("write a DNS name in lower case, like `shop.example.com` or `*.example.com`".into()),
+                    });
+                }
                 if *dns_label && let Err(why) = crate::names::check_dns_label(s) {
                     return Err(ParamProblem {
                         message: format!(
@@ -185,8 +206,13 @@ impl ParamDef {
                 s
             }
             ParamKind::Boolean => json!({"type": "boolean"}),
-            ParamKind::String { dns_label: true } => json!({
+            ParamKind::String {
+                dns_label: true, ..
+            } => json!({
                 "type": "string", "pattern": crate::names::DNS_LABEL_REGEX, "maxLength": 63
+            }),
+            ParamKind::String { hostname: true, .. } => json!({
+                "type": "string", "pattern": crate::network::HOSTNAME_REGEX, "maxLength": 253
             }),
             ParamKind::String { .. } => json!({"type": "string"}),
             ParamKind::Enum { values } => json!({"type": "string", "enum": values}),
@@ -234,6 +260,7 @@ mod tests {
                 min: Some(min),
                 max: Some(max),
                 at_least: None,
+                differs_from: None,
             },
             default: Some(json!(3)),
             optional: false,

@@ -196,8 +196,16 @@ fn harden_pod(pod: &mut Value, d: &EffectiveDefaults) {
         "capabilities": {"drop": ["ALL"]},
     });
     let resources = json!({
-        "requests": {"cpu": d.requests_cpu, "memory": d.requests_memory},
-        "limits": {"cpu": d.limits_cpu, "memory": d.limits_memory},
+        "requests": {
+            "cpu": d.requests_cpu,
+            "memory": d.requests_memory,
+            "ephemeral-storage": d.requests_ephemeral_storage,
+        },
+        "limits": {
+            "cpu": d.limits_cpu,
+            "memory": d.limits_memory,
+            "ephemeral-storage": d.limits_ephemeral_storage,
+        },
     });
     for list in ["initContainers", "containers"] {
         let Some(containers) = pod[list].as_array_mut() else {
@@ -279,6 +287,21 @@ mod tests {
                 "checkov.io/skip2": "CKV_K8S_40=container cache runs as UID 999, the user its image is built for (declared in pattern.yaml)",
             })
         );
+    }
+
+    #[test]
+    fn ephemeral_storage_is_requested_and_limited_unless_the_template_says_otherwise() {
+        let mut pod = json!({"containers": [
+            {"name": "app", "image": "a:1"},
+            {"name": "cache", "image": "c:1", "resources": {"limits": {"ephemeral-storage": "4Gi"}}},
+        ]});
+        harden_pod(&mut pod, &EffectiveDefaults::default());
+        let app = &pod["containers"][0]["resources"];
+        assert_eq!(app["requests"]["ephemeral-storage"], "64Mi");
+        assert_eq!(app["limits"]["ephemeral-storage"], "1Gi");
+        let cache = &pod["containers"][1]["resources"];
+        assert_eq!(cache["limits"]["ephemeral-storage"], "4Gi");
+        assert_eq!(cache["requests"]["ephemeral-storage"], "64Mi");
     }
 
     #[test]

@@ -43,7 +43,10 @@ impl Prompter for TerminalPrompter {
         if let Some(d) = default {
             input = input.default(d.to_string());
         }
+        // dialoguer re-asks on an empty line unless told otherwise; an optional answer
+        // (one the validator accepts empty) may be left empty.
         input
+            .allow_empty(validate("").is_ok())
             .validate_with(|text: &String| validate(text))
             .interact_text()
             .map_err(prompt_error)
@@ -59,9 +62,12 @@ impl Prompter for TerminalPrompter {
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
+        // Waits for Enter like every other question: `y` then Enter would otherwise answer
+        // this one and leave the next one (a host name, say) empty.
         dialoguer::Confirm::with_theme(&ColorfulTheme::default())
             .with_prompt(prompt)
             .default(default)
+            .wait_for_newline(true)
             .interact()
             .map_err(prompt_error)
     }

@@ -136,3 +136,43 @@ mod split_tests {
         assert_eq!(split_image("nginx@sha256:abc"), ("nginx", None));
     }
 }
+
+/// The value of an `app.kubernetes.io/version` label for an image: its tag, when the tag
+/// is also a label value (at most 63 characters, starting and ending with a letter or
+/// digit); `None` for a digest only, since a digest is no version a person reads.
+pub fn version_label(image: &str) -> Option<&str> {
+    let (_, tag) = split_image(image);
+    tag.filter(|t| is_label_value(t))
+}
+
+/// A Kubernetes label value: empty, or at most 63 characters of letters, digits, `-`, `_`
+/// and `.`, starting and ending with a letter or digit.
+pub fn is_label_value(text: &str) -> bool {
+    let edge = |c: Option<char>| c.is_none_or(|c| c.is_ascii_alphanumeric());
+    text.len() <= 63
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && edge(text.chars().next())
+        && edge(text.chars().last())
+}
+
+#[cfg(test)]
+mod version_label_tests {
+    use super::*;
+
+    #[test]
+    fn an_image_tag_becomes_the_version_label_when_it_is_a_label_value() {
+        assert_eq!(version_label("ghcr.io/acme/api:1.4.2"), Some("1.4.2"));
+        assert_eq!(
+            version_label(&format!("api:1.0@sha256:{}", "0f".repeat(32))),
+            Some("1.0")
+        );
+        assert_eq!(
+            version_label(&format!("api@sha256:{}", "0f".repeat(32))),
+            None
+        );
+        assert_eq!(version_label("api:1.0_"), None);
+        assert_eq!(version_label(&format!("api:{}", "1".repeat(64))), None);
+    }
+}

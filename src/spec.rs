@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result, SpecError};
 use crate::source::SourceFile;
+use crate::spec_network::{EgressSpec, IngressSpec, MonitoringSpec};
 
 pub const API_VERSION: &str = "dpatterns/v1alpha1";
 pub const KIND: &str = "System";
@@ -50,6 +51,10 @@ pub struct SystemSpec {
     pub registry: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<Defaults>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringSpec>,
     pub components: Vec<ComponentSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patches: Vec<PatchSpec>,
@@ -122,6 +127,13 @@ pub struct Quantities {
         deserialize_with = "crate::spec_scalars::opt_quantity"
     )]
     pub memory: Option<String>,
+    #[serde(
+        default,
+        rename = "ephemeral-storage",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_quantity"
+    )]
+    pub ephemeral_storage: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -141,6 +153,9 @@ pub struct ComponentSpec {
     pub image: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attach: Vec<AttachSpec>,
+    /// Destinations outside the system's graph this component may send to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress: Vec<EgressSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

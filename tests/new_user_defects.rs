@@ -64,6 +64,8 @@ struct Scripted {
     answers: Vec<String>,
     offered: BTreeMap<String, Option<String>>,
     refused: Vec<(String, String)>,
+    /// The answer to every yes/no question.
+    confirm: bool,
 }
 
 impl Prompter for Scripted {
@@ -94,7 +96,7 @@ impl Prompter for Scripted {
     }
 
     fn confirm(&mut self, _: &str, _: bool) -> dpatterns::Result<bool> {
-        Ok(false)
+        Ok(self.confirm)
     }
 }
 
@@ -107,6 +109,7 @@ fn the_prompt_refuses_a_ceiling_below_replicas_and_offers_replicas_as_its_defaul
         answers: ["shop", "api", "30", "5", "30"].map(String::from).to_vec(),
         offered: BTreeMap::new(),
         refused: Vec::new(),
+        confirm: false,
     };
     let opts = NewOptions {
         dir: dir.path().join("shop"),
@@ -124,6 +127,76 @@ fn the_prompt_refuses_a_ceiling_below_replicas_and_offers_replicas_as_its_defaul
         )]
     );
     assert_eq!(prompter.offered["maxReplicas"].as_deref(), Some("30"));
+}
+
+#[test]
+fn the_prompt_asks_a_public_component_for_its_host_and_keeps_the_metrics_port_off_the_app_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Catalog::load(None).unwrap();
+    // replicas, maxReplicas, cpuTarget, port, servicePort, metricsPort (refused, then
+    // 9091), then host, and an empty tlsSecret, which leaves it out.
+    let answers = [
+        "shop",
+        "api",
+        "3",
+        "3",
+        "70",
+        "9090",
+        "80",
+        "9090",
+        "9091",
+        "shop.example.com",
+        "",
+    ];
+    let mut prompter = Scripted {
+        answers: answers.map(String::from).to_vec(),
+        offered: BTreeMap::new(),
+        refused: Vec::new(),
+        confirm: true,
+    };
+    let opts = NewOptions {
+        dir: dir.path().join("shop"),
+        patterns: vec!["replicated-service".into()],
+        ..NewOptions::default()
+    };
+    let mut out = Vec::new();
+    let code = new_project(&opts, &catalog, Some(&mut prompter), &mut out).unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(
+        prompter.refused,
+        [(
+            "metricsPort".to_string(),
+            "metricsPort may not equal port (9090)".to_string()
+        )]
+    );
+    let spec = std::fs::read_to_string(dir.path().join("shop/dpatterns.yaml")).unwrap();
+    assert!(spec.contains("host: shop.example.com"), "{spec}");
+    assert!(spec.contains("metricsPort: 9091"), "{spec}");
+    assert!(!spec.contains("tlsSecret"), "{spec}");
+    let manifest = std::fs::read_to_string(dir.path().join("shop/k8s/base/api.yaml")).unwrap();
+    assert!(manifest.contains("kind: Ingress"), "{manifest}");
+}
+
+#[test]
+fn a_component_that_is_not_public_is_not_asked_for_a_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Catalog::load(None).unwrap();
+    let mut prompter = Scripted {
+        answers: ["shop", "api"].map(String::from).to_vec(),
+        offered: BTreeMap::new(),
+        refused: Vec::new(),
+        confirm: false,
+    };
+    let opts = NewOptions {
+        dir: dir.path().join("shop"),
+        patterns: vec!["replicated-service".into()],
+        ..NewOptions::default()
+    };
+    let mut out = Vec::new();
+    new_project(&opts, &catalog, Some(&mut prompter), &mut out).unwrap();
+    assert!(!prompter.offered.contains_key("host"));
+    assert!(!prompter.offered.contains_key("tlsSecret"));
+    assert!(prompter.offered.contains_key("metricsPort"));
 }
 
 #[test]

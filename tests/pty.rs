@@ -46,12 +46,17 @@ fn interactive_new_asks_and_writes_the_answers_into_the_spec() {
     s.send_line("x").unwrap(); // not an integer: rejected on the spot, asked again
     s.exp_string("must be an integer").unwrap();
     s.send_line("8").unwrap();
-    for param in ["cpuTarget", "port", "servicePort"] {
+    for param in ["cpuTarget", "port", "servicePort", "metricsPort"] {
         s.exp_string(param).unwrap();
         s.send_line("").unwrap();
     }
     s.exp_string("public").unwrap();
     s.send_line("y").unwrap();
+    // Asked only because the component is public; an empty answer leaves it out.
+    s.exp_string("? host").unwrap();
+    s.send_line("shop.example.com").unwrap();
+    s.exp_string("? tlsSecret").unwrap();
+    s.send_line("").unwrap();
     s.exp_string("spread").unwrap();
     s.send_line("").unwrap();
     if offers_attachments {
@@ -68,5 +73,7 @@ fn interactive_new_asks_and_writes_the_answers_into_the_spec() {
     assert!(spec.contains("name: web"), "{spec}");
     assert!(spec.contains("replicas: 4"), "{spec}");
     assert!(spec.contains("public: true"), "{spec}");
+    assert!(spec.contains("host: shop.example.com"), "{spec}");
+    assert!(!spec.contains("tlsSecret"), "{spec}");
     assert!(spec.contains("maxReplicas: 8"), "{spec}");
 }

@@ -383,14 +383,14 @@ fn new_takes_patterns_and_sets_without_asking() {
             "--set",
             "replicas=4",
             "--set",
-            "api.port=9090",
+            "api.port=9000",
         ])
         .write_stdin("")
         .assert()
         .success();
     let spec = fs::read_to_string(dir.join("dpatterns.yaml")).unwrap();
     assert!(spec.contains("replicas: 4"), "{spec}");
-    assert!(spec.contains("port: 9090"), "{spec}");
+    assert!(spec.contains("port: 9000"), "{spec}");
 }
 
 #[test]

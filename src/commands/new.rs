@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::render::{Format, RenderOptions, Verbosity, apply_rendered};
-use super::sets::{Sets, apply_sets, floor_param, param_value, parse_sets};
+use super::sets::{Sets, apply_sets, differs_from, floor_param, param_value, parse_sets};
 use super::{DEFAULT_SPEC, io_err};
 use crate::catalog::{Catalog, Pattern};
 use crate::error::{Error, Result};
 use crate::names::{check_dns_label, to_dns_label};
+use crate::network::{HOST_PARAM, PUBLIC_PARAM, TLS_SECRET_PARAM};
 use crate::params::{ParamDef, ParamKind};
 use crate::prompt::{Ask, Prompter};
 use crate::source::SourceFile;
@@ -224,6 +225,7 @@ fn build_doc(
             params,
             image: None,
             attach,
+            egress: Vec::new(),
         });
     }
     if components.is_empty() {
@@ -242,6 +244,8 @@ fn build_doc(
             }),
             registry: None,
             defaults: None,
+            ingress: None,
+            monitoring: None,
             components,
             patches: Vec::new(),
             environments: Some(default_environments()),
@@ -282,6 +286,16 @@ fn ask_params(
         if given {
             continue;
         }
+        // A host name and a certificate mean nothing for a component that is not public.
+        let exposure_only = [HOST_PARAM, TLS_SECRET_PARAM].contains(&def.name.as_str());
+        let public = pattern
+            .param(PUBLIC_PARAM)
+            .and_then(|d| param_value(&params, d))
+            .and_then(Value::as_bool)
+            == Some(true);
+        if exposure_only && !public {
+            continue;
+        }
         let Some(p) = prompter.as_deref_mut() else {
             if def.is_required() {
                 return Err(Error::Usage {
@@ -307,7 +321,14 @@ fn ask_params(
                     .and_then(Value::as_i64)
             })
         });
-        let Some(value) = ask_one(p, def, earlier, floor)? else {
+        // The value a `differsFrom` parameter may not take: the other one's answer.
+        let taken = differs_from(def).and_then(|other| {
+            pattern
+                .param(other)
+                .and_then(|o| param_value(&params, o))
+                .and_then(Value::as_i64)
+        });
+        let Some(value) = ask_one(p, def, earlier, (floor, taken))? else {
             continue;
         };
         if def.default.as_ref() != Some(&value) {
@@ -322,7 +343,7 @@ fn ask_one(
     p: &mut dyn Prompter,
     def: &ParamDef,
     earlier: &[ComponentSpec],
-    floor: Option<i64>,
+    (floor, taken): (Option<i64>, Option<i64>),
 ) -> Result<Option<Value>> {
     let prompt = format!("{} — {}", def.name, def.help);
     match &def.kind {
@@ -374,15 +395,28 @@ fn ask_one(
                 (Value::String(s), _) => s.clone(),
                 (other, _) => other.to_string(),
             });
+            // An optional parameter without a default is left out by an empty answer.
+            let may_skip = def.optional && def.default.is_none();
             let answer = p.input(&prompt, default.as_deref(), &|s| {
+                if may_skip && s.trim().is_empty() {
+                    return Ok(());
+                }
                 let value = def.parse_text(s).map_err(|e| e.message)?;
                 match (value.as_i64(), floor, floor_param(def)) {
                     (Some(n), Some(f), Some(other)) if n < f => {
                         Err(format!("{} may not be below {other} ({f})", def.name))
                     }
+                    (Some(n), _, _) if Some(n) == taken => Err(format!(
+                        "{} may not equal {} ({n})",
+                        def.name,
+                        differs_from(def).unwrap_or_default()
+                    )),
                     _ => Ok(()),
                 }
             })?;
+            if may_skip && answer.trim().is_empty() {
+                return Ok(None);
+            }
             def.parse_text(&answer)
                 .map(Some)
                 .map_err(|e| Error::Prompt(e.message))

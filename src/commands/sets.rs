@@ -84,6 +84,17 @@ pub(super) fn floor_param(def: &ParamDef) -> Option<&str> {
     }
 }
 
+/// The parameter an integer parameter may not equal (`differsFrom`).
+pub(super) fn differs_from(def: &ParamDef) -> Option<&str> {
+    match &def.kind {
+        ParamKind::Integer {
+            differs_from: Some(other),
+            ..
+        } => Some(other),
+        _ => None,
+    }
+}
+
 /// A parameter's value in a component: given, or its default.
 pub(super) fn param_value<'a>(
     params: &'a BTreeMap<String, Value>,

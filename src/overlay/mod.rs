@@ -78,6 +78,7 @@ fn quantities(
         (Some(b), Some(o)) => Some(crate::spec::Quantities {
             cpu: o.cpu.or(b.cpu),
             memory: o.memory.or(b.memory),
+            ephemeral_storage: o.ephemeral_storage.or(b.ephemeral_storage),
         }),
         (b, o) => o.or(b),
     }

@@ -131,6 +131,38 @@ impl<'a> Resolver<'a> {
         }
         for def in &pattern.params {
             let ParamKind::Integer {
+                differs_from: Some(other),
+                ..
+            } = &def.kind
+            else {
+                continue;
+            };
+            let (Some(value), Some(taken)) = (
+                out.get(&def.name).and_then(Value::as_i64),
+                out.get(other).and_then(Value::as_i64),
+            ) else {
+                continue;
+            };
+            if value == taken {
+                // Blame the one the user wrote; when both are written, this one.
+                let at = if given.contains_key(&def.name) || !given.contains_key(other) {
+                    def.name.as_str()
+                } else {
+                    other.as_str()
+                };
+                self.err(
+                    &path.key(at),
+                    format!("parameters `{}` and `{other}` are both {value}", def.name),
+                    "same value",
+                    Some(format!(
+                        "`{}` must differ from `{other}`; change one of them",
+                        def.name
+                    )),
+                );
+            }
+        }
+        for def in &pattern.params {
+            let ParamKind::Integer {
                 at_least: Some(other),
                 ..
             } = &def.kind

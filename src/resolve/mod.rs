@@ -4,6 +4,7 @@
 
 mod components;
 mod environments;
+mod network;
 mod settings;
 
 use std::collections::BTreeMap;
@@ -82,6 +83,7 @@ impl<'a> Resolver<'a> {
         let kube_minor = self.kube_minor(&spec);
         let registry = self.registry(&spec);
         let defaults = self.defaults(&spec);
+        let network = self.network(&spec);
 
         let mut components = Vec::new();
         let list = spec.key("components");
@@ -144,6 +146,8 @@ impl<'a> Resolver<'a> {
             let params = pattern
                 .map(|p| self.params(&path.key("params"), p, &c.params))
                 .unwrap_or_default();
+            self.exposure_params(&path.key("params"), &params, &network);
+            let egress = self.egress(&path.key("egress"), &c.egress);
             if let Some(image) = &c.image {
                 self.image(&path.key("image"), image);
             }
@@ -267,6 +271,11 @@ impl<'a> Resolver<'a> {
                 container_needs,
                 uses: Vec::new(),
                 used_by: Vec::new(),
+                version: match &c.image {
+                    None => Some(version.clone()),
+                    Some(image) => crate::reference::version_label(image).map(String::from),
+                },
+                egress,
             });
         }
         self.crate_names(&crates);
@@ -281,6 +290,7 @@ impl<'a> Resolver<'a> {
             kube_minor,
             registry,
             defaults,
+            network,
             by_name: System::index_by_name(&components),
             components,
             patches,

@@ -105,19 +105,30 @@ impl Resolver<'_> {
                 (
                     "requests",
                     res.requests,
-                    &mut out.requests_cpu,
-                    &mut out.requests_memory,
+                    [
+                        &mut out.requests_cpu,
+                        &mut out.requests_memory,
+                        &mut out.requests_ephemeral_storage,
+                    ],
                 ),
                 (
                     "limits",
                     res.limits,
-                    &mut out.limits_cpu,
-                    &mut out.limits_memory,
+                    [
+                        &mut out.limits_cpu,
+                        &mut out.limits_memory,
+                        &mut out.limits_ephemeral_storage,
+                    ],
                 ),
             ];
-            for (key, q, cpu, memory) in slots {
+            for (key, q, [cpu, memory, storage]) in slots {
                 let Some(q) = q else { continue };
-                for (field, value, slot) in [("cpu", q.cpu, cpu), ("memory", q.memory, memory)] {
+                let fields = [
+                    ("cpu", q.cpu, cpu),
+                    ("memory", q.memory, memory),
+                    ("ephemeral-storage", q.ephemeral_storage, storage),
+                ];
+                for (field, value, slot) in fields {
                     let Some(v) = value else { continue };
                     if is_quantity(&v) {
                         *slot = v;

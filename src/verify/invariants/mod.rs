@@ -7,6 +7,7 @@
 //! checks then cost time linear in the number of objects; matching each selector against
 //! every pod template made a 5,000-component spec take over a minute.
 
+mod traffic;
 mod workload;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +24,7 @@ pub type Finding = (usize, &'static str, String);
 pub fn check(objects: &[Object], namespace: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
     let index = Index::new(objects);
+    let policies = traffic::Policies::new(&index);
     for (i, object) in objects.iter().enumerate() {
         let mut fail = |rule: &'static str, message: String| findings.push((i, rule, message));
         names(object, &mut fail);
@@ -48,7 +50,10 @@ pub fn check(objects: &[Object], namespace: &str) -> Vec<Finding> {
                 "selector",
                 &mut fail,
             ),
-            "NetworkPolicy" => network_policy(object, &index, &mut fail),
+            "NetworkPolicy" => {
+                network_policy(object, &index, &mut fail);
+                traffic::check(object, &index, &policies, &mut fail);
+            }
             "HorizontalPodAutoscaler" => hpa(object, &index, &mut fail),
             "StatefulSet" => stateful_set(object, &index, &mut fail),
             "RoleBinding" => role_binding(object, &index, &mut fail),
@@ -202,8 +207,16 @@ fn selected<'a>(
     index: &Index<'a>,
     selector: &BTreeMap<String, String>,
 ) -> Vec<(&'a Object, &'a Value)> {
+    selected_positions(index, selector)
+        .into_iter()
+        .map(|i| (index.pod_labels[i].0, index.pod_labels[i].1))
+        .collect()
+}
+
+/// [`selected`] as positions in `index.pod_labels`.
+fn selected_positions(index: &Index, selector: &BTreeMap<String, String>) -> Vec<usize> {
     if selector.is_empty() {
-        return index.pod_labels.iter().map(|(o, t, _)| (*o, *t)).collect();
+        return (0..index.pod_labels.len()).collect();
     }
     let mut rarest: Option<&Vec<usize>> = None;
     for (k, v) in selector {
@@ -216,9 +229,8 @@ fn selected<'a>(
     rarest
         .into_iter()
         .flatten()
-        .map(|&i| &index.pod_labels[i])
-        .filter(|(_, _, l)| is_subset(selector, l))
-        .map(|(o, t, _)| (*o, *t))
+        .copied()
+        .filter(|&i| is_subset(selector, &index.pod_labels[i].2))
         .collect()
 }
 
@@ -313,21 +325,26 @@ fn network_policy(object: &Object, index: &Index, fail: &mut impl FnMut(&'static
             ),
         );
     }
-    for rule in object.value["spec"]["ingress"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        for peer in rule["from"].as_array().into_iter().flatten() {
-            let from = string_map(&peer["podSelector"]["matchLabels"]);
-            if !from.is_empty()
-                && peer["namespaceSelector"].is_null()
-                && selected(index, &from).is_empty()
-            {
-                fail(
-                    "selector",
-                    format!("ingress peer {} matches no pod template", render_map(&from)),
-                );
+    for (direction, peers) in [("ingress", "from"), ("egress", "to")] {
+        for rule in object.value["spec"][direction]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for peer in rule[peers].as_array().into_iter().flatten() {
+                let labels = string_map(&peer["podSelector"]["matchLabels"]);
+                if !labels.is_empty()
+                    && peer["namespaceSelector"].is_null()
+                    && selected(index, &labels).is_empty()
+                {
+                    fail(
+                        "selector",
+                        format!(
+                            "{direction} peer {} matches no pod template",
+                            render_map(&labels)
+                        ),
+                    );
+                }
             }
         }
     }

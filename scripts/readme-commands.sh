@@ -253,13 +253,6 @@ extract_blocks() { # README OUT_PREFIX -> prints the script files
   ' "$1"
 }
 
-# A project's locked crates: the pinned lock, when the project has none yet.
-pin_lock() {
-  if [[ -f "$1/services/Cargo.toml" && ! -f "$1/services/Cargo.lock" ]]; then
-    cp "$repo_dir/tests/fixtures/generated-workspace.Cargo.lock" "$1/services/Cargo.lock"
-  fi
-}
-
 # check_readme DIR [ORIGINAL_README]: every block of DIR/README.md (only those that differ
 # from ORIGINAL_README's, when given: each block starts afresh), then no drift.
 check_readme() {
@@ -270,7 +263,6 @@ check_readme() {
   mapfile -t blocks < <(extract_blocks "$project/README.md" "$work/$name-readme")
   ((${#blocks[@]})) || { echo "readme-commands: no sh block in $project/README.md" >&2; return 1; }
   [[ -n "$original" ]] && mapfile -t before < <(extract_blocks "$original" "$work/$name-original")
-  pin_lock "$project"
   for block in "${blocks[@]}"; do
     if [[ -n "$original" && -f "${before[$i]:-}" ]] && cmp -s "$block" "${before[$i]}"; then
       i=$((i + 1))
@@ -299,7 +291,6 @@ if [[ ! -s "$work/new-steps.sh" ]]; then
   echo "readme-commands: \`dpatterns new\` printed no next steps" >&2
   failed=1
 else
-  pin_lock "$work/new/demo"
   if run_commands "new demo: next steps" "$work/new" "$work/new-steps.sh"; then
     echo "readme-commands: new's next steps ok"
   else

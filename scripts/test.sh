@@ -9,11 +9,13 @@
 #      kubernetes-validate --strict on 1.29 and newest, checkov, yamllint, kubectl kustomize,
 #      over the base and over every environment's overlay as kustomize builds it)
 #      plus the spec's JSON Schema (python-jsonschema, draft 2020-12) over good and bad
-#      specs, and yamllint over the scaffolded CI workflows
+#      specs, and yamllint over the scaffolded CI workflows; hadolint and checkov over every
+#      Dockerfile, actionlint and checkov over every workflow (scripts/lint-build-files.sh)
 #   4. every generated Rust workspace built, tested, fmt-checked and clippy-clean as
-#      generated, sharing one CARGO_TARGET_DIR; then each generated service is started
-#      on 127.0.0.1 and checked from outside (scripts/smoke-service.sh), and a service
-#      with `calls:` against its real upstream (scripts/upstream-call.sh)
+#      generated, with the rendered Cargo.lock (--locked --offline after one fetch), sharing
+#      one CARGO_TARGET_DIR; then each generated service is started on 127.0.0.1 and
+#      checked from outside (scripts/smoke-service.sh), and a service with `calls:`
+#      against its real upstream (scripts/upstream-call.sh)
 #   5. the generated README's shell blocks and the steps `dpatterns new` prints, run as a
 #      new user would, without docker or a cluster (scripts/readme-commands.sh)
 # It installs what it needs itself (a Python venv under target/ for the validators).
@@ -79,6 +81,8 @@ stage "render every fixture" render_fixtures
 
 stage "outside validators" bash scripts/validate-manifests.sh "$proof"/*/
 
+stage "Dockerfiles and workflows: hadolint, actionlint, checkov" bash scripts/lint-build-files.sh "$proof"/*/
+
 # The venv the validators installed also has python-jsonschema (a checkov dependency) and
 # yamllint: the spec's JSON Schema and the scaffolded CI workflows get an outside check too.
 venv="${DPATTERNS_VENV:-$repo/target/validate-venv}"
@@ -95,15 +99,25 @@ build_workspaces() {
   for ws in "$proof"/*/services; do
     [ -f "$ws/Cargo.toml" ] || continue
     echo "--- $ws"
-    # Pin third-party crates to versions known to work, so a new release on crates.io
-    # cannot turn this run red; cargo adds the fixture's own members to the lock.
-    [ -f "$ws/Cargo.lock" ] || cp tests/fixtures/generated-workspace.Cargo.lock "$ws/Cargo.lock"
+    # The rendered lock, as a user gets it: fetched once, then everything builds offline
+    # with --locked (which refuses a lock missing or holding a package), and Cargo must keep
+    # it byte for byte (`cargo update --workspace` rewrites a lock whose text it would not
+    # write itself).
+    [ -f "$ws/Cargo.lock" ] || {
+      echo "$ws: no Cargo.lock rendered"
+      ok=1
+      continue
+    }
+    cp "$ws/Cargo.lock" "$proof/rendered.Cargo.lock"
     (
       cd "$ws"
-      cargo fmt --all -- --check &&
-        cargo clippy --all-targets --quiet -- -D warnings &&
-        cargo test --quiet &&
-        cargo build --quiet
+      cargo fetch --locked --quiet &&
+        cargo update --workspace --offline --quiet &&
+        diff -u "$proof/rendered.Cargo.lock" Cargo.lock &&
+        cargo fmt --all -- --check &&
+        cargo clippy --locked --offline --all-targets --quiet -- -D warnings &&
+        cargo test --locked --offline --quiet &&
+        cargo build --locked --offline --quiet
     ) || { ok=1; continue; }
     # Each generated program (components' crates, several per multi-program pattern, and
     # the shared crates of attached patterns), run as a process and checked from outside.

@@ -14,6 +14,7 @@ pub mod files;
 pub mod input;
 pub mod json_schema;
 pub mod kinds;
+pub mod lockfile;
 pub mod manifest;
 pub mod model;
 pub mod names;

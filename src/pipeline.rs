@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
 use crate::error::{Blame, Error, Result};
+use crate::lockfile;
 use crate::manifest::{self, Object};
 use crate::model::System;
 use crate::patch_checks::Warning;
@@ -57,9 +58,13 @@ fn locate_warnings(spec: &LoadedSpec, weakened: Vec<Problem>) -> Vec<Warning> {
 /// changes it, as an overlay of the base.
 pub fn run(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
     let base = checked_objects(spec, catalog)?;
+    let (lock, unpinned) = cargo_lock(&base.project_files, &base.system, catalog)?;
+    let mut warnings = base.warnings;
+    warnings.extend(locate_warnings(spec, unpinned));
     let mut files: Vec<OutputFile> = base
         .project_files
         .into_iter()
+        .chain(lock)
         .map(|f| OutputFile {
             path: f.path,
             contents: f.contents,
@@ -89,7 +94,7 @@ pub fn run(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
         system: base.system,
         files,
         objects: base.objects,
-        warnings: base.warnings,
+        warnings,
     })
 }
 
@@ -138,6 +143,85 @@ pub fn checked_objects(spec: &LoadedSpec, catalog: &Catalog) -> Result<Checked> 
         canonical,
         warnings,
     })
+}
+
+/// The rendered `services/Cargo.lock` (scaffolded), or the warnings that say why there is
+/// none: a member needs a package the catalog's pinned lock does not hold.
+fn cargo_lock(
+    files: &[templating::TextFile],
+    system: &System,
+    catalog: &Catalog,
+) -> Result<(Option<templating::TextFile>, Vec<Problem>)> {
+    let Some(pinned) = catalog.file(lockfile::PINNED) else {
+        return Ok((None, Vec::new()));
+    };
+    let by_path = files
+        .iter()
+        .map(|f| (f.path.as_str(), f.contents.as_str()))
+        .collect();
+    let catalog_error = |message| Error::Catalog {
+        path: lockfile::PINNED.to_string(),
+        message,
+    };
+    let missing = match lockfile::render(&by_path, &pinned.contents).map_err(catalog_error)? {
+        lockfile::Outcome::NoWorkspace => return Ok((None, Vec::new())),
+        lockfile::Outcome::Lock(contents) => {
+            let lock = templating::TextFile {
+                path: lockfile::LOCK.to_string(),
+                contents,
+            };
+            return Ok((Some(lock), Vec::new()));
+        }
+        lockfile::Outcome::Unpinned(missing) => missing,
+    };
+    let mut by_member: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for m in &missing {
+        by_member.entry(&m.member).or_default().push(&m.dependency);
+    }
+    let problems = by_member
+        .into_iter()
+        .map(|(member, deps)| {
+            let message = format!(
+                "no {} is rendered: the crate `{member}` needs {}, which the catalog's pinned \
+                 lock ({}) does not hold; create the lock with `cargo generate-lockfile` in \
+                 services/ and commit it, or pin the crate in the catalog",
+                lockfile::LOCK,
+                deps.join(", "),
+                lockfile::PINNED,
+            );
+            Problem::new(crate_origin(system, member), message, "", None)
+        })
+        .collect();
+    Ok((None, problems))
+}
+
+/// Where the spec asks for a crate: the component (or attach entry) whose pattern
+/// generates it; the list of components for the shared `common` crate.
+fn crate_origin(system: &System, crate_name: &str) -> crate::source::YamlPath {
+    let components = crate::source::YamlPath::root()
+        .key("spec")
+        .key("components");
+    for c in &system.components {
+        if c.programs.iter().any(|p| p.crate_name == crate_name) {
+            return components.index(c.index).key("pattern");
+        }
+    }
+    let shared = system
+        .shared_programs
+        .iter()
+        .find(|p| p.crate_name == crate_name);
+    if let Some(program) = shared {
+        for c in &system.components {
+            if let Some(a) = c.attachments.iter().find(|a| a.pattern == program.pattern) {
+                return components
+                    .index(c.index)
+                    .key("attach")
+                    .index(a.index)
+                    .key("pattern");
+            }
+        }
+    }
+    components
 }
 
 /// Points each failure of a patched object at the patch in the spec (`dpatterns.yaml:14:7`),

@@ -59,6 +59,7 @@ fn render_writes_the_project_and_a_second_render_changes_nothing() {
         "dpatterns.lock",
         "services/api/src/main.rs",
         "services/common/src/lib.rs",
+        "services/Cargo.lock",
         "README.md",
         ".github/workflows/ci.yaml",
     ] {
@@ -67,7 +68,7 @@ fn render_writes_the_project_and_a_second_render_changes_nothing() {
     let before = tree(p.path());
     render(p.path())
         .success()
-        .stdout(contains("0 created, 0 updated, 33 unchanged"));
+        .stdout(contains("0 created, 0 updated, 34 unchanged"));
     assert_eq!(before, tree(p.path()));
 }
 

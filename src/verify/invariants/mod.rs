@@ -7,6 +7,7 @@
 //! checks then cost time linear in the number of objects; matching each selector against
 //! every pod template made a 5,000-component spec take over a minute.
 
+mod routes;
 mod traffic;
 mod workload;
 
@@ -55,6 +56,8 @@ pub fn check(objects: &[Object], namespace: &str) -> Vec<Finding> {
                 traffic::check(object, &index, &policies, &mut fail);
             }
             "HorizontalPodAutoscaler" => hpa(object, &index, &mut fail),
+            "Ingress" => routes::ingress(object, &index, &mut fail),
+            "HTTPRoute" => routes::http_route(object, &index, &mut fail),
             "StatefulSet" => stateful_set(object, &index, &mut fail),
             "RoleBinding" => role_binding(object, &index, &mut fail),
             "Role" => role(object, &mut fail),

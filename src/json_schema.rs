@@ -11,7 +11,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
-use crate::model::{MAX_COMPONENT_NAME, MAX_KUBE_MINOR, MIN_KUBE_MINOR};
+use crate::model::{MAX_COMPONENT_NAME, MAX_ENVIRONMENTS, MAX_KUBE_MINOR, MIN_KUBE_MINOR};
 use crate::names::DNS_LABEL_REGEX;
 use crate::names::RUST_RESERVED;
 use crate::network::{IPV4_CIDR_REGEX, IPV6_CIDR_REGEX};
@@ -292,6 +292,7 @@ fn build(catalog: &Catalog) -> Value {
                         "type": "object",
                         "description": "environments rendered as k8s/overlays/<name>; left out: dev and prod, as declared",
                         "minProperties": 1,
+                        "maxProperties": MAX_ENVIRONMENTS,
                         "propertyNames": label,
                         "additionalProperties": optional(json!({
                             "type": "object", "additionalProperties": false,

@@ -41,6 +41,10 @@ pub struct System {
     pub environments: Vec<Environment>,
 }
 
+/// Each environment that changes something is a render of the whole system: a bound on
+/// their number bounds the work a spec can ask for.
+pub const MAX_ENVIRONMENTS: usize = 20;
+
 /// The environments rendered when the spec declares none.
 pub const DEFAULT_ENVIRONMENTS: &[&str] = &["dev", "prod"];
 

@@ -284,3 +284,13 @@ fn each_environment_is_checked_against_the_base_not_against_another() {
         "{prod}"
     );
 }
+
+#[test]
+fn more_environments_than_the_limit_is_an_error() {
+    let many: String = (0..21).map(|i| format!("    e{i}: {{}}\n")).collect();
+    let errors = spec_errors(render(&format!("  environments:\n{many}")));
+    assert_eq!(
+        errors,
+        ["14:5 21 environments are declared; at most 20 are allowed"]
+    );
+}

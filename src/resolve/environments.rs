@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::model::{Component, DEFAULT_ENVIRONMENTS, EffectiveDefaults, Environment};
+use crate::model::{
+    Component, DEFAULT_ENVIRONMENTS, EffectiveDefaults, Environment, MAX_ENVIRONMENTS,
+};
 use crate::names::did_you_mean;
 use crate::params::ParamKind;
 use crate::source::YamlPath;
@@ -39,6 +41,21 @@ impl Resolver<'_> {
                 "empty",
                 Some("declare at least one, like `environments: {dev: {}}`, or leave the key out for `dev` and `prod`".into()),
             );
+        }
+        if declared.len() > MAX_ENVIRONMENTS {
+            self.err(
+                &path,
+                format!(
+                    "{} environments are declared; at most {MAX_ENVIRONMENTS} are allowed",
+                    declared.len()
+                ),
+                "too many environments",
+                Some(
+                    "each environment is a render of the whole system; keep the ones you deploy"
+                        .into(),
+                ),
+            );
+            return Vec::new();
         }
         let mut out = Vec::new();
         for (name, env) in declared {

@@ -48,6 +48,11 @@ pub struct Catalog {
     programs: BTreeMap<String, Vec<ProgramSource>>,
     shared: Shared,
     reserved_crates: Vec<String>,
+    /// The user folder as given (`--templates`, `DPATTERNS_TEMPLATES`).
+    user_dir: Option<std::path::PathBuf>,
+    /// The user folder relative to the project being rendered, when it lies inside it: the
+    /// CI workflow sets `DPATTERNS_TEMPLATES` to it (see [`Catalog::placed_in`]).
+    project_templates: Option<String>,
 }
 
 impl Catalog {
@@ -98,7 +103,43 @@ impl Catalog {
             programs,
             shared,
             reserved_crates,
+            user_dir: user_dir.map(Path::to_path_buf),
+            project_templates: None,
         })
+    }
+
+    /// Tells the catalog which project folder it renders into. Returns where the user
+    /// folder lies: `Ok(None)` without one, `Ok(Some(path))` relative to the project when
+    /// it is inside it (CI can find it there), `Err(folder)` when it is outside (CI cannot).
+    pub fn placed_in(&mut self, project: &Path) -> std::result::Result<Option<String>, String> {
+        let Some(user) = &self.user_dir else {
+            return Ok(None);
+        };
+        let user_abs = user.canonicalize().unwrap_or_else(|_| user.clone());
+        let relative = existing_prefix(project)
+            .and_then(|p| user_abs.strip_prefix(p).ok().map(Path::to_path_buf))
+            .and_then(|rel| {
+                let parts: Option<Vec<&str>> =
+                    rel.components().map(|c| c.as_os_str().to_str()).collect();
+                parts.map(|p| {
+                    if p.is_empty() {
+                        ".".to_string()
+                    } else {
+                        p.join("/")
+                    }
+                })
+            });
+        self.project_templates = relative.clone();
+        match relative {
+            Some(rel) => Ok(Some(rel)),
+            None => Err(user.display().to_string()),
+        }
+    }
+
+    /// The user folder relative to the project, when the render was placed in one and
+    /// the folder lies inside it.
+    pub fn project_templates(&self) -> Option<&str> {
+        self.project_templates.as_deref()
     }
 
     /// What `_common/common.yaml` declares.
@@ -334,4 +375,19 @@ fn collect_user(dir: &Path, files: &mut BTreeMap<String, CatalogFile>) -> Result
         );
     }
     Ok(())
+}
+
+/// The canonical form of a folder that may not exist yet: its nearest existing ancestor,
+/// canonicalized, with the missing rest appended.
+fn existing_prefix(folder: &Path) -> Option<std::path::PathBuf> {
+    let absolute = std::path::absolute(folder).ok()?;
+    let mut rest = Vec::new();
+    let mut at = absolute.as_path();
+    loop {
+        if let Ok(found) = at.canonicalize() {
+            return Some(rest.iter().rev().fold(found, |p, part| p.join(part)));
+        }
+        rest.push(at.file_name()?.to_os_string());
+        at = at.parent()?;
+    }
 }

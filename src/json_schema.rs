@@ -18,6 +18,7 @@ use crate::network::{IPV4_CIDR_REGEX, IPV6_CIDR_REGEX};
 use crate::quantity::QUANTITY_REGEX;
 use crate::reference::{image_regex, registry_regex};
 use crate::resolve::RESERVED_NAMES;
+use crate::resolve::ci;
 use crate::spec::{API_VERSION, KIND};
 
 pub fn json_schema(catalog: &Catalog) -> Value {
@@ -260,6 +261,25 @@ fn build(catalog: &Catalog) -> Value {
                     "defaults": defaults.clone(),
                     "ingress": ingress,
                     "monitoring": monitoring,
+                    "ci": optional(json!({
+                        "type": "object", "additionalProperties": false,
+                        "properties": {"dpatterns": optional(json!({
+                            "description": "where CI installs dpatterns: a published version (default: the version that renders) or a git repository at a revision",
+                            "oneOf": [
+                                {
+                                    "type": "object", "additionalProperties": false,
+                                    "properties": {"version": {"type": "string", "pattern": ci::VERSION_PATTERN}}
+                                },
+                                {
+                                    "type": "object", "additionalProperties": false, "required": ["git", "rev"],
+                                    "properties": {
+                                        "git": {"type": "string", "pattern": ci::GIT_PATTERN},
+                                        "rev": {"type": "string", "pattern": ci::REV_PATTERN}
+                                    }
+                                }
+                            ]
+                        }))}
+                    })),
                     "components": {
                         "type": "array", "minItems": 1,
                         "items": {

@@ -31,6 +31,8 @@ pub struct System {
     pub patches: Vec<Patch>,
     /// `serviceVersion` of the catalog: the crates' version and their images' tag.
     pub service_version: String,
+    /// Where the scaffolded CI workflow installs dpatterns from (`spec.ci.dpatterns`).
+    pub dpatterns: ToolSource,
     /// The crates of attachable patterns: one per program of each attached pattern, shared
     /// by every attachment of it (configured per host through the environment).
     pub shared_programs: Vec<Program>,
@@ -108,6 +110,25 @@ impl Program {
     /// The key of its image in `images`: the declared name, else the pattern id.
     pub fn key(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.pattern)
+    }
+}
+
+/// Where CI gets dpatterns: a version published on crates.io (by default the one that
+/// renders), or a git repository at a revision for a version not published (yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolSource {
+    Version(String),
+    Git { url: String, rev: String },
+}
+
+impl ToolSource {
+    /// The arguments of `cargo install` that install it, with `--locked` so that the
+    /// dependencies are those its own Cargo.lock was tested with.
+    pub fn install_args(&self) -> String {
+        match self {
+            ToolSource::Version(v) => format!("--locked dpatterns --version {v}"),
+            ToolSource::Git { url, rev } => format!("--locked --git {url} --rev {rev} dpatterns"),
+        }
     }
 }
 

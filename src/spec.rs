@@ -55,6 +55,9 @@ pub struct SystemSpec {
     pub ingress: Option<IngressSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<MonitoringSpec>,
+    /// What the generated CI workflow installs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<CiSpec>,
     pub components: Vec<ComponentSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patches: Vec<PatchSpec>,
@@ -82,6 +85,38 @@ pub struct EnvironmentSpec {
 pub struct KubernetesTarget {
     #[serde(deserialize_with = "crate::spec_scalars::string")]
     pub version: String,
+}
+
+/// `spec.ci`: settings of the scaffolded CI workflow.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpatterns: Option<DpatternsSource>,
+}
+
+/// `spec.ci.dpatterns`: a published `version`, or a `git` repository at a `rev`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpatternsSource {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_string"
+    )]
+    pub version: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_string"
+    )]
+    pub git: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_string"
+    )]
+    pub rev: Option<String>,
 }
 
 /// Knobs applied to every workload by the policy step.

@@ -49,6 +49,10 @@ pub fn render_templates(system: &System, catalog: &Catalog) -> Result<RenderedTe
         "tool": tool,
         "system": system_ctx,
         "catalog": catalog.shared(),
+        "ci": {
+            "install": system.dpatterns.install_args(),
+            "templates": catalog.project_templates(),
+        },
     }));
     let mut out = RenderedTemplates::default();
 

@@ -88,7 +88,13 @@ pub fn new_project(
     // Render in memory first, so bad input writes nothing at all.
     let source = SourceFile::new(spec_path.display().to_string(), text.clone());
     let loaded = spec::parse(source)?;
-    let rendered = crate::pipeline::run(&loaded, catalog)?;
+    let mut catalog = catalog.clone();
+    if let Err(folder) = catalog.placed_in(&opts.dir)
+        && opts.verbosity > Verbosity::Quiet
+    {
+        super::render::warn_catalog_outside(&folder, &opts.dir);
+    }
+    let rendered = crate::pipeline::run(&loaded, &catalog)?;
 
     // The spec is written in the same transaction as the files rendered from it: if any
     // of them cannot be written, the folder (and a spec that `--force` would replace) stays
@@ -246,6 +252,7 @@ fn build_doc(
             defaults: None,
             ingress: None,
             monitoring: None,
+            ci: None,
             components,
             patches: Vec::new(),
             environments: Some(default_environments()),

@@ -51,8 +51,26 @@ pub fn spec_dir(spec: &Path) -> PathBuf {
 /// `--check` finds drift.
 pub fn render_command(opts: &RenderOptions, catalog: &Catalog, out: &mut dyn Write) -> Result<i32> {
     let spec = load_spec(&opts.spec)?;
-    let rendered = pipeline::run(&spec, catalog)?;
+    let dir = opts.out.clone().unwrap_or_else(|| spec_dir(&opts.spec));
+    let mut catalog = catalog.clone();
+    if let Err(folder) = catalog.placed_in(&dir)
+        && opts.verbosity > Verbosity::Quiet
+    {
+        warn_catalog_outside(&folder, &dir);
+    }
+    let rendered = pipeline::run(&spec, &catalog)?;
     apply_rendered(opts, &spec.source.text, None, &rendered, out)
+}
+
+/// The CI workflow can set `DPATTERNS_TEMPLATES` only to a catalog inside the project's
+/// repository; one outside makes its `render --check` fail with `unknown pattern`.
+pub(super) fn warn_catalog_outside(folder: &str, project: &Path) {
+    eprintln!(
+        "warning: the catalog {folder} lies outside {}: the scaffolded CI workflow cannot \
+         find it, and its `dpatterns render --check` will fail with `unknown pattern`; keep \
+         the catalog inside the project and render with `--templates` pointing there",
+        project.display()
+    );
 }
 
 /// Plans, then writes, checks or only reports an in-memory render of `spec_text`. With

@@ -2,6 +2,7 @@
 //! the decoder (patterns, parameters, references, names, images, defaults), reported all
 //! at once at their places in the file, and the resolved [`System`] built on the way.
 
+pub(crate) mod ci;
 mod components;
 mod environments;
 mod network;
@@ -84,6 +85,7 @@ impl<'a> Resolver<'a> {
         let registry = self.registry(&spec);
         let defaults = self.defaults(&spec);
         let network = self.network(&spec);
+        let dpatterns = self.dpatterns_source(&spec);
 
         let mut components = Vec::new();
         let list = spec.key("components");
@@ -295,6 +297,7 @@ impl<'a> Resolver<'a> {
             components,
             patches,
             service_version: version,
+            dpatterns,
             shared_programs,
             environments,
         }

@@ -1,6 +1,7 @@
 //! `--set` for `dpatterns new`: parsing `param=value` and `component.param=value`, applying
-//! them to the spec being written, and keeping `atLeast` floors between parameters, which
-//! the prompts of `new` share, so that `new` never writes a spec its own render refuses.
+//! them to the spec being written, and keeping `atLeast` floors and `differsFrom` pairs
+//! between parameters, which the prompts of `new` share, so that `new` never writes a spec
+//! its own render refuses.
 
 use std::collections::BTreeMap;
 
@@ -68,6 +69,30 @@ pub(super) fn apply_sets(doc: &mut SpecDoc, sets: &Sets, catalog: &Catalog) -> R
             }
             // Not chosen by the user: follow the floor, as a default does.
             c.params.insert(def.name.clone(), Value::from(floor));
+        }
+        for def in &pattern.params {
+            let Some(other) = differs_from(def) else {
+                continue;
+            };
+            let value = param_value(&c.params, def).and_then(Value::as_i64);
+            let taken = pattern
+                .param(other)
+                .and_then(|o| param_value(&c.params, o))
+                .and_then(Value::as_i64);
+            if value.is_none() || value != taken {
+                continue;
+            }
+            // Name the one the user set (the other kept its default).
+            let (set, kept) = if was_set(&def.name) {
+                (def.name.as_str(), other)
+            } else {
+                (other, def.name.as_str())
+            };
+            let value = value.unwrap_or_default();
+            return Err(Error::Usage {
+                message: format!("--set {set}={value}: `{set}` may not equal `{kept}` ({value})"),
+                help: Some(format!("set {set} to another value, or set {kept} as well")),
+            });
         }
     }
     Ok(())

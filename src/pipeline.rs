@@ -61,6 +61,8 @@ pub fn run(spec: &LoadedSpec, catalog: &Catalog) -> Result<Rendered> {
     let (lock, unpinned) = cargo_lock(&base.project_files, &base.system, catalog)?;
     let mut warnings = base.warnings;
     warnings.extend(locate_warnings(spec, unpinned));
+    let floors = crate::verify::floors::version_floors(&base.objects, base.system.kube_minor);
+    warnings.extend(locate_warnings(spec, floors));
     let mut files: Vec<OutputFile> = base
         .project_files
         .into_iter()

@@ -2,6 +2,7 @@
 //! invariants across objects. Rendering refuses to write anything that fails here, and
 //! `validate` reports the same list.
 
+pub mod floors;
 pub mod invariants;
 pub mod typed;
 

@@ -116,7 +116,9 @@ build_workspaces() {
         diff -u "$proof/rendered.Cargo.lock" Cargo.lock &&
         cargo fmt --all -- --check &&
         cargo clippy --locked --offline --all-targets --quiet -- -D warnings &&
+        cargo clippy --locked --offline -p common --features otel --all-targets --quiet -- -D warnings &&
         cargo test --locked --offline --quiet &&
+        cargo test --locked --offline -p common --features otel --quiet &&
         cargo build --locked --offline --quiet
     ) || { ok=1; continue; }
     # Each generated program (components' crates, several per multi-program pattern, and

@@ -510,7 +510,7 @@ fn new_prints_the_steps_from_nothing_to_running_pods() {
         .stdout(contains(
             "next steps, to running pods on a local cluster (README.md says more):
   cd shop
-  cargo test --manifest-path services/Cargo.toml
+  cargo test --manifest-path services/Cargo.toml --locked
   docker build -f services/api/Dockerfile -t registry.example.com/shop/api:0.1.0 services
   # kind; with minikube: minikube image load IMAGE
   kind load docker-image registry.example.com/shop/api:0.1.0

@@ -14,7 +14,7 @@ pub fn next_steps(dir: &Path, rendered: &Rendered) -> Vec<String> {
     let mut lines = vec![format!("cd {}", shell_word(&dir.display().to_string()))];
     let services: Vec<_> = system.programs().collect();
     if !services.is_empty() {
-        lines.push("cargo test --manifest-path services/Cargo.toml".into());
+        lines.push("cargo test --manifest-path services/Cargo.toml --locked".into());
         for p in &services {
             lines.push(format!(
                 "docker build -f services/{}/Dockerfile -t {} services",

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs a generated service that calls another (the spec's `calls:`) against the real
 # upstream binary, both on 127.0.0.1, and checks `common::Client` from outside:
-#   1. the caller's example route answers with the upstream's entry;
+#   1. the caller's example route answers with the upstream's entry, and the upstream's
+#      log carries the request id the test sent to the caller (propagation);
 #   2. with the upstream stopped, the caller answers 502 until its circuit breaker opens,
-#      then 503 at once (no connection attempted), and logs "circuit breaker opened".
+#      then 503 at once (no connection attempted), logs "circuit breaker opened", and its
+#      metrics show the breaker open and the calls rejected.
 # Usage: upstream-call.sh CALLER_BINARY UPSTREAM_BINARY
 # (Bounded: every wait has a timeout; loopback only.)
 set -euo pipefail
@@ -44,6 +46,7 @@ wait_ready() {
 PORT=$up_port METRICS_PORT=$(( base_port + 2 )) SHUTDOWN_DRAIN_SECONDS=0 LOG_FORMAT=json \
   "$upstream_bin" >"$work/upstream.log" 2>&1 &
 up_pid=$!
+caller_metrics="http://127.0.0.1:$(( base_port + 3 ))/metrics"
 PORT=$caller_port METRICS_PORT=$(( base_port + 3 )) SHUTDOWN_DRAIN_SECONDS=0 LOG_FORMAT=json \
   UPSTREAM_URL="http://127.0.0.1:$up_port" UPSTREAM_BREAKER_FAILURES=3 \
   UPSTREAM_BREAKER_COOL_DOWN_MS=60000 UPSTREAM_MAX_ATTEMPTS=2 \
@@ -52,12 +55,19 @@ caller_pid=$!
 wait_ready "http://127.0.0.1:$up_port" || fail "the upstream was not ready within 10 s"
 wait_ready "$caller" || fail "the caller was not ready within 10 s"
 
-# 1. A call through.
-body=$(curl -fsS -m 5 "$caller/v1/upstream/words/replica") ||
+# 1. A call through, with a request id the upstream must log.
+id="upstream-call-$RANDOM$RANDOM"
+body=$(curl -fsS -m 5 -H "x-request-id: $id" "$caller/v1/upstream/words/replica") ||
   fail "GET /v1/upstream/words/replica failed"
 grep -qF '"word":"replica"' <<<"$body" || fail "unexpected body: $body"
 grep -qF '"definition":' <<<"$body" || fail "no definition in: $body"
 grep -qF '"source":' <<<"$body" || fail "no source in: $body"
+logged=""
+for _ in $(seq 1 20); do
+  grep -qF "$id" "$work/upstream.log" && { logged=yes; break; }
+  sleep 0.1
+done
+[ -n "$logged" ] || fail "the upstream's log lacks the caller's request id $id"
 
 # 2. The upstream goes away: failures, then the breaker opens and fails fast.
 kill -TERM "$up_pid"
@@ -78,9 +88,14 @@ read -r code seconds <<<"$out"
 grep -qF '"error":"upstream_unavailable"' "$work/open.json" || fail "503 body: $(cat "$work/open.json")"
 grep -qi '^retry-after: [1-9]' "$work/open.headers" || fail "503 without Retry-After"
 awk -v s="$seconds" 'BEGIN { exit !(s < 0.5) }' || fail "open breaker took ${seconds}s to answer"
+metrics=$(curl -fsS -m 2 "$caller_metrics") || fail "the caller's metrics port did not answer"
+grep -q '^upstream_circuit_breaker_state{upstream="[^"]*"} 1$' <<<"$metrics" ||
+  fail "metrics do not show the breaker open: $(grep upstream_ <<<"$metrics")"
+grep -q '^upstream_calls_total{upstream="[^"]*",outcome="rejected"} [1-9]' <<<"$metrics" ||
+  fail "metrics count no rejected call: $(grep upstream_ <<<"$metrics")"
 
 kill -TERM "$caller_pid"
 wait "$caller_pid" && status=0 || status=$?
 caller_pid=""
 [ "$status" = 0 ] || fail "caller exit status $status after SIGTERM"
-echo "upstream-call: ok (the call went through; breaker opened after ${statuses[*]}; open answer in ${seconds}s)"
+echo "upstream-call: ok (request id reached the upstream; breaker opened after ${statuses[*]}; open answer in ${seconds}s)"

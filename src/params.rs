@@ -60,6 +60,44 @@ pub enum ParamKind {
     },
 }
 
+/// An integer parameter whose value is below the parameter it must be at least
+/// (`atLeast`, as `maxReplicas` of `replicas`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FloorBreach<'a> {
+    pub param: &'a str,
+    pub value: i64,
+    /// The parameter that sets the floor, and its value.
+    pub floor_param: &'a str,
+    pub floor: i64,
+}
+
+/// Every parameter of `defs` below its `atLeast` floor, with the values `value_of` gives
+/// (the component's own, or an environment's laid over them): the one reading of the rule
+/// for the base and for every environment.
+pub fn floor_breaches<'a>(
+    defs: &'a [ParamDef],
+    value_of: impl Fn(&str) -> Option<i64>,
+) -> Vec<FloorBreach<'a>> {
+    defs.iter()
+        .filter_map(|def| {
+            let ParamKind::Integer {
+                at_least: Some(other),
+                ..
+            } = &def.kind
+            else {
+                return None;
+            };
+            let (value, floor) = (value_of(&def.name)?, value_of(other)?);
+            (value < floor).then_some(FloorBreach {
+                param: &def.name,
+                value,
+                floor_param: other,
+                floor,
+            })
+        })
+        .collect()
+}
+
 /// Why a value does not fit its parameter; the caller adds the place in the spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamProblem {

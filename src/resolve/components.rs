@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::catalog::{Catalog, Pattern};
 use crate::model::{Component, Patch};
 use crate::names::{did_you_mean, some_of};
-use crate::params::ParamKind;
+use crate::params::{FloorBreach, ParamKind, floor_breaches};
 use crate::source::YamlPath;
 
 use super::Resolver;
@@ -161,42 +161,28 @@ impl<'a> Resolver<'a> {
                 );
             }
         }
-        for def in &pattern.params {
-            let ParamKind::Integer {
-                at_least: Some(other),
-                ..
-            } = &def.kind
-            else {
-                continue;
-            };
-            let (Some(value), Some(floor)) = (
-                out.get(&def.name).and_then(Value::as_i64),
-                out.get(other).and_then(Value::as_i64),
-            ) else {
-                continue;
-            };
+        let breaches = floor_breaches(&pattern.params, |name| {
+            out.get(name).and_then(Value::as_i64)
+        });
+        for FloorBreach {
+            param,
+            value,
+            floor_param,
+            floor,
+        } in breaches
+        {
             // A default follows the parameter it may not be below (`maxReplicas` left out
             // with `replicas: 50` is 50); only a value the user wrote can be too low.
-            if value < floor && !given.contains_key(&def.name) {
-                out.insert(def.name.clone(), Value::from(floor));
+            if !given.contains_key(param) {
+                out.insert(param.to_string(), Value::from(floor));
                 continue;
             }
-            if value < floor {
-                let at = if given.contains_key(&def.name) {
-                    def.name.as_str()
-                } else {
-                    other.as_str()
-                };
-                self.err(
-                    &path.key(at),
-                    format!(
-                        "parameter `{}` is {value}, below `{other}` ({floor})",
-                        def.name
-                    ),
-                    "below its floor",
-                    Some(format!("`{}` must be at least `{other}`", def.name)),
-                );
-            }
+            self.err(
+                &path.key(param),
+                format!("parameter `{param}` is {value}, below `{floor_param}` ({floor})"),
+                "below its floor",
+                Some(format!("`{param}` must be at least `{floor_param}`")),
+            );
         }
         out
     }

@@ -12,7 +12,7 @@ use crate::model::{
     Component, DEFAULT_ENVIRONMENTS, EffectiveDefaults, Environment, MAX_ENVIRONMENTS,
 };
 use crate::names::did_you_mean;
-use crate::params::ParamKind;
+use crate::params::{FloorBreach, ParamKind, floor_breaches};
 use crate::source::YamlPath;
 
 use super::Resolver;
@@ -190,43 +190,38 @@ impl Resolver<'_> {
         // value neither the component nor the environment wrote follows its floor, as in
         // the base.
         let given = &self.spec.doc.spec.components[c.index].params;
-        for def in &pattern.params {
-            let ParamKind::Integer {
-                at_least: Some(other),
-                ..
-            } = &def.kind
-            else {
+        let breaches = floor_breaches(&pattern.params, |name| {
+            overrides
+                .get(name)
+                .or_else(|| c.params.get(name))
+                .and_then(Value::as_i64)
+        });
+        for FloorBreach {
+            param,
+            value,
+            floor_param,
+            floor,
+        } in breaches
+        {
+            if !overrides.contains_key(param) && !given.contains_key(param) {
                 continue;
-            };
-            let value_of = |name: &str| {
-                overrides
-                    .get(name)
-                    .or_else(|| c.params.get(name))
-                    .and_then(Value::as_i64)
-            };
-            let (Some(value), Some(floor)) = (value_of(&def.name), value_of(other)) else {
-                continue;
-            };
-            let written = overrides.contains_key(&def.name) || given.contains_key(&def.name);
-            if value < floor && written {
-                let at = if overrides.contains_key(&def.name) {
-                    def.name.as_str()
-                } else {
-                    other.as_str()
-                };
-                self.err(
-                    &path.key(at),
-                    format!(
-                        "in environment `{env}`, parameter `{}` of `{}` is {value}, below `{other}` ({floor})",
-                        def.name, c.name
-                    ),
-                    "below its floor",
-                    Some(format!(
-                        "`{}` must be at least `{other}`; override both in the environment",
-                        def.name
-                    )),
-                );
             }
+            let at = if overrides.contains_key(param) {
+                param
+            } else {
+                floor_param
+            };
+            self.err(
+                &path.key(at),
+                format!(
+                    "in environment `{env}`, parameter `{param}` of `{}` is {value}, below `{floor_param}` ({floor})",
+                    c.name
+                ),
+                "below its floor",
+                Some(format!(
+                    "`{param}` must be at least `{floor_param}`; override both in the environment"
+                )),
+            );
         }
         self.errors.len() == before
     }

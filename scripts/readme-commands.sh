@@ -13,6 +13,7 @@
 # stand-ins put first on PATH:
 #   docker build -f F -t T CTX   F is a file and CTX a folder; T is then "built"
 #   docker tag A B / docker push T   A or T was built
+#   docker buildx imagetools inspect I   I is in a FROM line of a services/*/Dockerfile
 #   kind load docker-image T / minikube image load T   T was built; it is then available
 #   kustomize edit set image N=I  (only without a real kustomize) N is an `images:` name of
 #                                 ./kustomization.yaml; the entry is changed to I
@@ -55,7 +56,7 @@ mkdir -p "$shims"
 ln -s "$dpatterns" "$shims/dpatterns"
 cat >"$shims/stand-in.py" <<'PY'
 """Stand-ins for docker, kind, minikube, kubectl and kustomize (see readme-commands.sh)."""
-import json, os, subprocess, sys
+import glob, json, os, subprocess, sys
 import yaml
 
 state = os.environ["README_STATE"]
@@ -153,6 +154,18 @@ if tool == "docker":
         save("built", load("built") + [args[2]])
     elif sub == "push" and len(args) == 2:
         make_available([args[1]])
+    elif args[:3] == ["buildx", "imagetools", "inspect"] and len(args) == 4:
+        # Asks the registry for a base image's digest: the image must be one that a
+        # FROM line of the project's Dockerfiles names.
+        named = set()
+        for dockerfile in glob.glob("services/**/Dockerfile", recursive=True):
+            with open(dockerfile) as f:
+                for line in f:
+                    words = line.split()
+                    if len(words) >= 2 and words[0].upper() == "FROM":
+                        named.add(words[1])
+        if args[3] not in named:
+            fail(f"{args[3]} is not the base image of any services/*/Dockerfile")
     else:
         fail("not a docker command the README test knows")
 elif tool == "kind":

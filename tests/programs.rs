@@ -222,9 +222,46 @@ fn every_declared_program_has_a_folder_and_every_template_a_program() {
     );
 }
 
+const SHARED_234: &str = concat!(
+    "serviceVersion: 2.3.4\n",
+    "baseImages: {build: \"rust:1.95.0-slim-bookworm\", runtime: \"gcr.io/distroless/static-debian12:nonroot\"}\n"
+);
+const SHARED_LATEST: &str = concat!(
+    "serviceVersion: latest\n",
+    "baseImages: {build: \"rust:1.95.0-slim-bookworm\", runtime: \"gcr.io/distroless/static-debian12:nonroot\"}\n"
+);
+
+#[test]
+fn the_base_images_come_from_the_catalog_and_must_be_pinned() {
+    let (_dir, catalog) = catalog_with(&[("_common/common.yaml", SHARED_234)]);
+    let rendered = render(
+        &catalog.unwrap(),
+        "    - {name: api, pattern: replicated-service}\n",
+    )
+    .unwrap();
+    let dockerfile = file(&rendered, "services/api/Dockerfile");
+    assert!(dockerfile.contains("FROM rust:1.95.0-slim-bookworm AS chef"));
+    assert!(dockerfile.contains("FROM gcr.io/distroless/static-debian12:nonroot\n"));
+    assert!(
+        file(&rendered, "README.md")
+            .contains("docker buildx imagetools inspect gcr.io/distroless/static-debian12:nonroot")
+    );
+
+    for unpinned in ["rust", "rust:latest"] {
+        let shared = format!(
+            "serviceVersion: 1.0.0\nbaseImages: {{build: {unpinned}, runtime: \"gcr.io/distroless/cc-debian12:nonroot\"}}\n"
+        );
+        let (_dir, catalog) = catalog_with(&[("_common/common.yaml", &shared)]);
+        let Err(Error::Catalog { message, .. }) = catalog else {
+            panic!("{unpinned} was taken as a base image");
+        };
+        assert!(message.contains("baseImages.build"), "{message}");
+    }
+}
+
 #[test]
 fn the_service_version_comes_from_the_catalog() {
-    let (_dir, catalog) = catalog_with(&[("_common/common.yaml", "serviceVersion: 2.3.4\n")]);
+    let (_dir, catalog) = catalog_with(&[("_common/common.yaml", SHARED_234)]);
     let rendered = render(
         &catalog.unwrap(),
         "    - {name: api, pattern: replicated-service}\n",
@@ -234,7 +271,7 @@ fn the_service_version_comes_from_the_catalog() {
     assert!(file(&rendered, "services/Cargo.toml").contains("version = \"2.3.4\""));
     assert!(file(&rendered, "services/api/Dockerfile").contains("ARG VERSION=2.3.4"));
 
-    let (_dir, catalog) = catalog_with(&[("_common/common.yaml", "serviceVersion: latest\n")]);
+    let (_dir, catalog) = catalog_with(&[("_common/common.yaml", SHARED_LATEST)]);
     assert!(matches!(catalog, Err(Error::Catalog { .. })));
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages of the real backends the end-to-end tests start (redis,
-# etcd, nats, memcached, nutcracker, nginx, varnish, prometheus, ...). Each test in
-# scripts/e2e/ names what it needs in a `# debian: PACKAGE...` line; this collects them,
-# installs the missing ones (as root, as CI runs) and keeps the packaged daemons from
+# etcd, nats, memcached, nutcracker, nginx, varnish, prometheus, ...) and the tools some
+# generated crates build with. Each test in scripts/e2e/ names what it and its pattern's
+# build need in a `# debian: PACKAGE...` line; this collects them, installs the missing ones (as root, as CI runs) and keeps the packaged daemons from
 # starting as services: every test starts its own servers on loopback, on its own ports.
 # Installed packages are left alone, so a second run costs a dpkg query.
 set -euo pipefail

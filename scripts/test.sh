@@ -97,6 +97,9 @@ stage "spec JSON Schema and CI workflows" outside_schema_and_workflows
 
 build_workspaces() {
   export CARGO_TARGET_DIR="$repo/target/generated"
+  # Some generated crates build against system tools (protoc, say); the backends' packages
+  # and those tools come from the same list.
+  bash scripts/install-backends.sh || return 1
   local ws ok=0 otel_checked=""
   for ws in "$proof"/*/services; do
     [ -f "$ws/Cargo.toml" ] || continue

@@ -257,6 +257,18 @@ fn blame_of(catalog: &Catalog, path: &str) -> crate::error::Blame {
         .map_or(crate::error::Blame::Dpatterns, |f| f.blame.clone())
 }
 
+/// An empty registry with the rules every template renders under: strict mode (a missing
+/// variable is an error, not an empty string), no HTML escaping, and our helpers.
+fn configured_handlebars() -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(no_escape);
+    hb.register_helper("json", Box::new(json_helper));
+    hb.register_helper("add", Box::new(add_helper));
+    hb.register_helper("times", Box::new(times_helper));
+    hb
+}
+
 /// One handlebars registry holding the shared templates and partials and those of the
 /// patterns the system uses. Files without `{{` are not compiled: they are copied.
 fn registry(catalog: &Catalog, system: &System) -> Result<Handlebars<'static>> {
@@ -267,12 +279,7 @@ fn registry(catalog: &Catalog, system: &System) -> Result<Handlebars<'static>> {
     }
     used.sort();
     used.dedup();
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    hb.register_escape_fn(no_escape);
-    hb.register_helper("json", Box::new(json_helper));
-    hb.register_helper("add", Box::new(add_helper));
-    hb.register_helper("times", Box::new(times_helper));
+    let mut hb = configured_handlebars();
     let partials = format!("{COMMON}/partials/");
     let files = used.iter().flat_map(|prefix| catalog.files_under(prefix));
     for (path, file) in files {
@@ -358,12 +365,7 @@ mod tests {
     use super::*;
 
     fn hb(src: &str) -> Handlebars<'static> {
-        let mut hb = Handlebars::new();
-        hb.set_strict_mode(true);
-        hb.register_escape_fn(no_escape);
-        hb.register_helper("json", Box::new(json_helper));
-        hb.register_helper("add", Box::new(add_helper));
-        hb.register_helper("times", Box::new(times_helper));
+        let mut hb = configured_handlebars();
         hb.register_template_string("t", src).unwrap();
         hb
     }

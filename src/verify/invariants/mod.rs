@@ -442,6 +442,16 @@ fn containers(template: &Value) -> impl Iterator<Item = &Value> {
         .chain(spec["initContainers"].as_array().into_iter().flatten())
 }
 
+/// An object as a test builds it: no component, a made-up template name.
+#[cfg(test)]
+pub(super) fn test_object(value: Value) -> Object {
+    Object {
+        component: None,
+        template: "t".into(),
+        value,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -167,13 +167,7 @@ mod tests {
 
     use crate::manifest::Object;
 
-    fn object(value: Value) -> Object {
-        Object {
-            component: None,
-            template: "t".into(),
-            value,
-        }
-    }
+    use super::super::test_object as object;
 
     fn deployment(name: &str) -> Object {
         object(json!({

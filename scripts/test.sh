@@ -159,6 +159,13 @@ build_workspaces() {
         SLOW_POST=/v1/lookups bash scripts/smoke-service.sh "$bin" || ok=1
       elif [ "$service" = echo-sidecar ]; then
         bash scripts/smoke-service.sh "$bin" /v1/echo/smoke '"text":"smoke"' /v1/nothing || ok=1
+      elif [ -f "$ws/$service/src/corpus.rs" ]; then
+        # a scatter-gather leaf: alone it holds the whole example corpus (LEAVES=1)
+        LEAVES=1 bash scripts/smoke-service.sh "$bin" '/v1/leaf/search?q=leaf' '"id":"doc-03"' /v1/nothing || ok=1
+      elif [ -f "$ws/$service/src/gather.rs" ]; then
+        # a scatter-gather root answers by calling its leaves (scripts/e2e/scatter-gather.sh
+        # runs it with them); alone, only the shared contract is checked.
+        LEAF_URLS=http://127.0.0.1:9 bash scripts/smoke-service.sh "$bin" - || ok=1
       else
         # pair's front answers by calling back, and back by calling redis: without them
         # only the contract every program shares is checked.

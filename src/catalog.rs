@@ -37,6 +37,15 @@ pub struct ProgramSource {
     pub name: Option<String>,
     /// `<id>/rust/` or `<id>/rust/<name>/`.
     pub dir: String,
+    /// The parameter values the program is generated for (`when:`); empty: always.
+    pub when: BTreeMap<String, serde_json::Value>,
+}
+
+impl ProgramSource {
+    /// Whether a component (or attachment) with these parameters gets this program.
+    pub fn wanted(&self, params: &BTreeMap<String, serde_json::Value>) -> bool {
+        self.when.iter().all(|(k, v)| params.get(k) == Some(v))
+    }
 }
 
 /// The merged catalog: every template file by its path under `templates/`, the patterns,
@@ -261,6 +270,7 @@ fn program_sources(
             Some(_) => vec![ProgramSource {
                 name: None,
                 dir: rust,
+                when: BTreeMap::new(),
             }],
             None => Vec::new(),
         });
@@ -304,6 +314,7 @@ fn program_sources(
         .map(|(p, dir)| ProgramSource {
             name: Some(p.name.clone()),
             dir,
+            when: p.when.clone(),
         })
         .collect())
 }

@@ -50,6 +50,15 @@ pub enum ParamKind {
         /// `*.example.com`).
         #[serde(default)]
         hostname: bool,
+        /// Only values the whole of which this regular expression matches (a syntax of
+        /// the pattern's own, such as sharded-service's `key`); also the JSON Schema's
+        /// `pattern`, so keep to what both Rust's `regex` and ECMA-262 read alike.
+        #[serde(default)]
+        pattern: Option<TextPattern>,
+        /// What a value of `pattern` looks like, in words and examples: the help of the
+        /// error for a value that does not match.
+        #[serde(default)]
+        pattern_help: Option<String>,
     },
     Enum {
         values: Vec<String>,
@@ -58,6 +67,46 @@ pub enum ParamKind {
     Component {
         patterns: Vec<String>,
     },
+}
+
+/// The regular expression of a string parameter's `pattern`, compiled once when the
+/// catalog loads (an invalid one makes the catalog invalid) and anchored at both ends.
+#[derive(Debug, Clone)]
+pub struct TextPattern {
+    source: String,
+    anchored: regex::Regex,
+}
+
+impl TextPattern {
+    pub fn new(source: &str) -> Result<Self, regex::Error> {
+        let anchored = regex::Regex::new(&Self::anchor(source))?;
+        Ok(Self {
+            source: source.to_string(),
+            anchored,
+        })
+    }
+
+    fn anchor(source: &str) -> String {
+        format!("^(?:{source})$")
+    }
+
+    pub fn is_match(&self, value: &str) -> bool {
+        self.anchored.is_match(value)
+    }
+
+    /// The anchored expression, as the JSON Schema's `pattern`.
+    pub fn schema_pattern(&self) -> String {
+        Self::anchor(&self.source)
+    }
+}
+
+impl<'de> Deserialize<'de> for TextPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let source = String::deserialize(deserializer)?;
+        TextPattern::new(&source).map_err(|err| {
+            serde::de::Error::custom(format!("`pattern` is not a regular expression: {err}"))
+        })
+    }
 }
 
 /// An integer parameter whose value is below the parameter it must be at least
@@ -167,8 +216,24 @@ impl ParamDef {
             ParamKind::String {
                 dns_label,
                 hostname,
+                pattern,
+                pattern_help,
             } => {
                 let s = value.as_str().ok_or_else(|| wrong_type("a string"))?;
+                if let Some(pattern) = pattern
+                    && !pattern.is_match(s)
+                {
+                    return Err(ParamProblem {
+                        message: format!(
+                            "parameter `{}` does not take `{s}`: it is not in the parameter's syntax",
+                            self.name
+                        ),
+                        label: "not in the parameter's syntax".into(),
+                        help: Some(pattern_help.clone().unwrap_or_else(|| {
+                            format!("write a value matching `{}`", pattern.source)
+                        })),
+                    });
+                }
                 if *hostname && let Err(why) = crate::network::check_hostname(s) {
                     return Err(ParamProblem {
                         message: format!("parameter `{}` is not a host name: {why}", self.name),
@@ -252,6 +317,10 @@ impl ParamDef {
             ParamKind::String { hostname: true, .. } => json!({
                 "type": "string", "pattern": crate::network::HOSTNAME_REGEX, "maxLength": 253
             }),
+            ParamKind::String {
+                pattern: Some(pattern),
+                ..
+            } => json!({"type": "string", "pattern": pattern.schema_pattern()}),
             ParamKind::String { .. } => json!({"type": "string"}),
             ParamKind::Enum { values } => json!({"type": "string", "enum": values}),
             ParamKind::Component { .. } => json!({
@@ -339,6 +408,44 @@ mod tests {
         };
         let err = p.check(&json!("rediss")).unwrap_err();
         assert_eq!(err.help.as_deref(), Some("did you mean `redis`?"));
+    }
+
+    fn shard_key() -> ParamDef {
+        let yaml = r#"
+name: key
+type: string
+pattern: 'header:[a-z-]+|query:[a-z]+'
+patternHelp: 'header:NAME or query:NAME'
+help: where the key is
+"#;
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn a_string_outside_its_pattern_is_refused_with_the_pattern_help() {
+        let p = shard_key();
+        assert!(p.check(&json!("header:x-user")).is_ok());
+        let err = p.check(&json!("header:x-user trailing")).unwrap_err();
+        assert_eq!(
+            err.message,
+            "parameter `key` does not take `header:x-user trailing`: it is not in the parameter's syntax"
+        );
+        assert_eq!(err.help.as_deref(), Some("header:NAME or query:NAME"));
+        assert_eq!(
+            p.json_schema()["pattern"],
+            json!("^(?:header:[a-z-]+|query:[a-z]+)$")
+        );
+    }
+
+    #[test]
+    fn an_invalid_pattern_fails_when_the_catalog_loads() {
+        let yaml = "{name: key, type: string, pattern: 'header:(', help: h}";
+        let err = serde_yaml::from_str::<ParamDef>(yaml).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`pattern` is not a regular expression"),
+            "{err}"
+        );
     }
 
     #[test]

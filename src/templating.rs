@@ -7,7 +7,7 @@ use handlebars::{
     Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
     Renderable, no_escape,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::catalog::{COMMON, Catalog};
 use crate::error::{Error, Result};
@@ -266,6 +266,7 @@ fn configured_handlebars() -> Handlebars<'static> {
     hb.register_helper("json", Box::new(json_helper));
     hb.register_helper("add", Box::new(add_helper));
     hb.register_helper("times", Box::new(times_helper));
+    hb.register_helper("concat", Box::new(concat_helper));
     hb
 }
 
@@ -333,6 +334,33 @@ fn add_helper(
     Ok(())
 }
 
+/// `{{concat a b …}}`: strings and numbers joined into one string; as a subexpression
+/// it builds a value to hand a partial (`listen=(concat "0.0.0.0:" component.params.port)`),
+/// which handlebars cannot do otherwise.
+fn concat_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let mut joined = String::new();
+    for p in h.params() {
+        match p.value() {
+            Value::String(s) => joined.push_str(s),
+            Value::Number(n) => joined.push_str(&n.to_string()),
+            _ => {
+                return Err(RenderErrorReason::InvalidParamType(
+                    "concat takes strings and numbers",
+                )
+                .into());
+            }
+        }
+    }
+    out.write(&joined)?;
+    Ok(())
+}
+
 /// `{{#times n}}…{{@index}}…{{/times}}`: repeats a block n times (shards, leaves).
 fn times_helper<'reg, 'rc>(
     h: &Helper<'rc>,
@@ -395,5 +423,22 @@ mod tests {
         .render("t", &json!({"m": {"k": "v"}}))
         .unwrap();
         assert_eq!(out, "{\"k\":\"v\"} 3 0,1,2");
+    }
+
+    #[test]
+    fn concat_joins_strings_and_numbers_also_as_a_partial_argument() {
+        let mut hb = hb("{{concat name \"-shard-\" 2}} {{> p listen=(concat \"0.0.0.0:\" port)}}");
+        hb.register_partial("p", "[{{listen}}]").unwrap();
+        let out = hb
+            .render("t", &json!({"name": "items", "port": 11211}))
+            .unwrap();
+        assert_eq!(out, "items-shard-2 [0.0.0.0:11211]");
+        let err = hb
+            .render("t", &json!({"name": ["x"], "port": 1}))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("concat takes strings and numbers"),
+            "{err}"
+        );
     }
 }

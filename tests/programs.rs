@@ -292,3 +292,31 @@ fn a_source_file_that_renders_empty_is_left_out_of_the_crate() {
     assert!(!paths(&rendered).contains(&"services/api/src/upstream.rs"));
     assert!(!file(&rendered, "services/api/src/lib.rs").contains("upstream::"));
 }
+
+#[test]
+fn a_program_declared_for_some_parameter_values_is_generated_only_for_them() {
+    let catalog = Catalog::embedded().unwrap();
+    let rendered = render(
+        &catalog,
+        "    - {name: carts, pattern: sharded-service}\n\
+         \x20   - {name: sessions, pattern: sharded-service, params: {backend: memcached}}\n",
+    )
+    .unwrap();
+    let crates: Vec<&str> = paths(&rendered)
+        .into_iter()
+        .filter(|p| p.ends_with("/Cargo.toml") && p.matches('/').count() == 2)
+        .collect();
+    assert_eq!(
+        crates,
+        [
+            "services/carts-router/Cargo.toml",
+            "services/carts-shard/Cargo.toml",
+            "services/common/Cargo.toml"
+        ]
+    );
+    let workspace = file(&rendered, "services/Cargo.toml");
+    assert!(workspace.contains(r#"members = ["common", "carts-router", "carts-shard"]"#));
+    let sessions = file(&rendered, "k8s/base/sessions.yaml");
+    assert!(sessions.contains("image: malexer/twemproxy:0.5.0"), "{sessions}");
+    assert!(!sessions.contains("sessions-router:"), "{sessions}");
+}

@@ -3,6 +3,8 @@
 //! the pod), and the checks that a declaration is sound on its own, run when the catalog
 //! loads so that a broken pattern fails every command instead of one render.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::params::{ParamDef, ParamKind};
@@ -113,6 +115,11 @@ pub struct ProgramDecl {
     pub name: String,
     /// What the program does, one line.
     pub summary: String,
+    /// Parameters and the values they must have for the program to be generated
+    /// (`{backend: http}`): a pattern whose components run an off-the-shelf server for some
+    /// values generates no crate for them. Empty: always generated.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub when: BTreeMap<String, serde_json::Value>,
 }
 
 /// Program names join the component's name (at most 40 characters) in crate, image and
@@ -195,6 +202,17 @@ impl Pattern {
             if self.programs[..i].iter().any(|p| p.name == program.name) {
                 return Err(format!("program `{}` is declared twice", program.name));
             }
+            for (param, value) in &program.when {
+                let Some(def) = self.param(param) else {
+                    return Err(format!(
+                        "program `{}`: `when` names `{param}`, which is not a parameter of the pattern",
+                        program.name
+                    ));
+                };
+                def.check(value).map_err(|problem| {
+                    format!("program `{}`: `when` {}", program.name, problem.message)
+                })?;
+            }
         }
         for (i, container) in self.containers.iter().enumerate() {
             if self.containers[..i]
@@ -272,6 +290,33 @@ mod tests {
 
     fn container(yaml: &str) -> ContainerDoc {
         serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn pattern_with_programs(programs: &str) -> Pattern {
+        let yaml = format!(
+            "{{id: kv, family: serving, chapter: {{}}, summary: s, intent: i, containers: [], \
+             params: [{{name: backend, type: enum, values: [http, redis], default: http, help: h}}], \
+             programs: {programs}}}"
+        );
+        serde_yaml::from_str(&yaml).unwrap()
+    }
+
+    #[test]
+    fn a_programs_when_must_name_a_parameter_and_fit_it() {
+        let ok = pattern_with_programs("[{name: router, summary: r, when: {backend: http}}]");
+        assert_eq!(ok.check("kv"), Ok(()));
+        let unknown = pattern_with_programs("[{name: router, summary: r, when: {backnd: http}}]");
+        assert_eq!(
+            unknown.check("kv").unwrap_err(),
+            "program `router`: `when` names `backnd`, which is not a parameter of the pattern"
+        );
+        let misfit = pattern_with_programs("[{name: router, summary: r, when: {backend: grpc}}]");
+        assert!(
+            misfit
+                .check("kv")
+                .unwrap_err()
+                .starts_with("program `router`: `when` parameter `backend` does not allow `grpc`"),
+        );
     }
 
     #[test]

@@ -174,6 +174,9 @@ impl<'a> Resolver<'a> {
                 }
                 let mut images = BTreeMap::new();
                 for source in self.catalog.programs(&a.pattern) {
+                    if !source.wanted(&aparams) {
+                        continue;
+                    }
                     let crate_name = match &source.name {
                         None => a.pattern.clone(),
                         Some(n) => format!("{}-{n}", a.pattern),
@@ -226,6 +229,7 @@ impl<'a> Resolver<'a> {
             };
             let programs: Vec<Program> = sources
                 .iter()
+                .filter(|source| source.wanted(&params))
                 .map(|source| {
                     let crate_name = match &source.name {
                         None => c.name.clone(),

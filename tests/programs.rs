@@ -317,6 +317,9 @@ fn a_program_declared_for_some_parameter_values_is_generated_only_for_them() {
     let workspace = file(&rendered, "services/Cargo.toml");
     assert!(workspace.contains(r#"members = ["common", "carts-router", "carts-shard"]"#));
     let sessions = file(&rendered, "k8s/base/sessions.yaml");
-    assert!(sessions.contains("image: malexer/twemproxy:0.5.0"), "{sessions}");
+    assert!(
+        sessions.contains("image: malexer/twemproxy:0.5.0"),
+        "{sessions}"
+    );
     assert!(!sessions.contains("sessions-router:"), "{sessions}");
 }

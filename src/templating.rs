@@ -267,6 +267,7 @@ fn configured_handlebars() -> Handlebars<'static> {
     hb.register_helper("add", Box::new(add_helper));
     hb.register_helper("times", Box::new(times_helper));
     hb.register_helper("concat", Box::new(concat_helper));
+    hb.register_helper("percent", Box::new(percent_helper));
     hb
 }
 
@@ -361,6 +362,28 @@ fn concat_helper(
     Ok(())
 }
 
+/// `{{percent a p}}`: `p` percent of the integer `a`, rounded down, for sizes derived from
+/// another (a cache's storage from its container's memory request).
+fn percent_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let int = |i: usize| {
+        h.param(i)
+            .and_then(|p| p.value().as_i64())
+            .ok_or(RenderErrorReason::InvalidParamType(
+                "percent takes two integers",
+            ))
+    };
+    let (value, pct) = (int(0)?, int(1)?);
+    let share = i128::from(value) * i128::from(pct) / 100;
+    out.write(&share.to_string())?;
+    Ok(())
+}
+
 /// `{{#times n}}…{{@index}}…{{/times}}`: repeats a block n times (shards, leaves).
 fn times_helper<'reg, 'rc>(
     h: &Helper<'rc>,
@@ -439,6 +462,19 @@ mod tests {
         assert!(
             err.to_string().contains("concat takes strings and numbers"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn percent_takes_a_share_of_an_integer_rounded_down() {
+        let out = hb("{{percent m 70}} {{percent 255 50}} {{percent 0 5}}")
+            .render("t", &json!({"m": 1000}))
+            .unwrap();
+        assert_eq!(out, "700 127 0");
+        assert!(
+            hb("{{percent m 5}}")
+                .render("t", &json!({"m": "x"}))
+                .is_err()
         );
     }
 }

@@ -137,8 +137,8 @@ fn a_crate_needing_an_unpinned_package_gets_no_lock_and_a_warning_at_its_compone
     );
     assert_eq!(rendered.warnings.len(), 1, "{:?}", rendered.warnings);
     let warning = rendered.warnings[0].to_string();
-    // `pattern: replicated-service` of the component `api`, line 10 of the example.
-    assert!(warning.starts_with("dpatterns.yaml:10:16: no services/Cargo.lock is rendered: the crate `api` needs `semver ^1`"), "{warning}");
+    // `pattern: replicated-service` of the component `dict-server`, line 12 of the example.
+    assert!(warning.starts_with("dpatterns.yaml:12:16: no services/Cargo.lock is rendered: the crate `dict-server` needs `semver ^1`"), "{warning}");
     assert!(warning.contains("`cargo generate-lockfile`"), "{warning}");
 }
 
@@ -161,10 +161,15 @@ fn the_binary_renders_without_the_lock_and_says_so_on_stderr() {
         .success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(
-        stderr.contains("warning: dpatterns.yaml:10:16: no services/Cargo.lock is rendered"),
+        stderr.contains("warning: dpatterns.yaml:12:16: no services/Cargo.lock is rendered"),
         "{stderr}"
     );
-    assert!(project.path().join("services/api/Cargo.toml").is_file());
+    assert!(
+        project
+            .path()
+            .join("services/dict-server/Cargo.toml")
+            .is_file()
+    );
     assert!(!project.path().join("services/Cargo.lock").exists());
 }
 

@@ -8,12 +8,12 @@
 #   - the router restarted with a fourth shard: a key stays or moves to the new shard,
 #     at most 1/4 + 2% of them; restarted without the third: only that shard's keys move;
 #   - a shard killed: its keys answer 502/503, every other key is served as before.
-# nutcracker: tests/fixtures/specs/sharded-memcached.yaml rendered by dpatterns; its
-#   ConfigMap's nutcracker.yml passes `nutcracker -t` as rendered, then, with only the
-#   servers' addresses rewritten to three local memcached (names kept: ketama places keys
-#   by name), routes 300 keys, each found on exactly one memcached: the one twemproxy's
-#   ketama over the server names picks.
-# debian: memcached nutcracker curl python3
+# nutcracker: tests/fixtures/specs/sharded-memcached.yaml rendered by dpatterns, and the
+#   same spec with `backend: redis`; each ConfigMap's nutcracker.yml passes `nutcracker -t`
+#   as rendered, then, with only the servers' addresses rewritten to three local memcached
+#   (redis) servers (names kept: ketama places keys by name), routes 300 keys, each found
+#   on exactly one server: the one twemproxy's ketama over the server names picks.
+# debian: memcached redis-server nutcracker curl python3
 set -euo pipefail
 
 proof="$(cd "$1" && pwd)"
@@ -77,31 +77,41 @@ start_router router-3-again "$SHARD_PORT_0" "$SHARD_PORT_1" "$SHARD_PORT_2"
 { kill -9 "$SHARD_PID_1"; wait "$SHARD_PID_1"; } 2>/dev/null || true
 "${driver[@]}" down "$ROUTER" "$placed" 1 || e2e_fail "a shard going away"
 
-# nutcracker over memcached, from the configuration dpatterns renders.
+# nutcracker over memcached and over redis, from the configuration dpatterns renders for
+# tests/fixtures/specs/sharded-memcached.yaml (and the same spec with `backend: redis`).
 bin="${DPATTERNS_BIN:-$repo/target/debug/dpatterns}"
-spec="$e2e_work/memcached/dpatterns.yaml"
-mkdir -p "$(dirname "$spec")"
-cp "$repo/tests/fixtures/specs/sharded-memcached.yaml" "$spec"
-"$bin" -q render -f "$spec" || e2e_fail "dpatterns render of the memcached spec"
-manifest="$(grep -l 'nutcracker.yml' "$e2e_work"/memcached/k8s/base/*.yaml | head -n 1)"
-[ -n "$manifest" ] || e2e_fail "no rendered manifest holds nutcracker.yml"
-memcached_ports=()
-for i in 0 1 2; do
-  port="$(e2e_port)"
-  e2e_start "memcached-$i" memcached -u "$(id -un)" -l 127.0.0.1 -p "$port" -U 0 -m 16
-  memcached_ports+=("$port")
-done
-proxy_port="$(e2e_port)"
-config="$e2e_work/nutcracker.yml"
-"${driver[@]}" nutcracker-config "$manifest" "$config" "127.0.0.1:$proxy_port" "${memcached_ports[@]}" \
-  || e2e_fail "reading the rendered nutcracker configuration"
-nutcracker -t -c "$config.rendered" >"$e2e_work/nutcracker-t.log" 2>&1 \
-  || e2e_fail "nutcracker -t refused the rendered configuration: $(cat "$e2e_work/nutcracker-t.log")"
-echo "nutcracker -t: the rendered configuration is valid"
-for port in "${memcached_ports[@]}"; do e2e_wait_tcp "$port"; done
-stats_port="$(e2e_port)"
-e2e_start nutcracker nutcracker -c "$config" -a 127.0.0.1 -s "$stats_port" -v 5
-e2e_wait_tcp "$proxy_port"
-"${driver[@]}" memcached "$proxy_port" "$keys" "$config" "${memcached_ports[@]}" \
-  || e2e_fail "keys through nutcracker to memcached"
+through_nutcracker() {
+  local backend="$1" spec manifest port proxy_port stats_port config i
+  local ports=()
+  spec="$e2e_work/$backend/dpatterns.yaml"
+  mkdir -p "$(dirname "$spec")"
+  sed "s/backend: memcached/backend: $backend/" "$repo/tests/fixtures/specs/sharded-memcached.yaml" >"$spec"
+  "$bin" -q render -f "$spec" || e2e_fail "dpatterns render of the $backend spec"
+  manifest="$(grep -l 'nutcracker.yml' "$e2e_work/$backend"/k8s/base/*.yaml | head -n 1)"
+  [ -n "$manifest" ] || e2e_fail "no rendered manifest holds nutcracker.yml ($backend)"
+  for i in 0 1 2; do
+    port="$(e2e_port)"
+    if [ "$backend" = memcached ]; then
+      e2e_start "memcached-$i" memcached -u "$(id -un)" -l 127.0.0.1 -p "$port" -U 0 -m 16
+    else
+      e2e_start "redis-$i" redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no
+    fi
+    ports+=("$port")
+  done
+  proxy_port="$(e2e_port)"
+  config="$e2e_work/nutcracker-$backend.yml"
+  "${driver[@]}" nutcracker-config "$manifest" "$config" "127.0.0.1:$proxy_port" "${ports[@]}" \
+    || e2e_fail "reading the rendered nutcracker configuration ($backend)"
+  nutcracker -t -c "$config.rendered" >"$e2e_work/nutcracker-t-$backend.log" 2>&1 \
+    || e2e_fail "nutcracker -t refused the rendered $backend configuration: $(cat "$e2e_work/nutcracker-t-$backend.log")"
+  echo "nutcracker -t: the rendered $backend configuration is valid"
+  for port in "${ports[@]}"; do e2e_wait_tcp "$port"; done
+  stats_port="$(e2e_port)"
+  e2e_start "nutcracker-$backend" nutcracker -c "$config" -a 127.0.0.1 -s "$stats_port" -v 5
+  e2e_wait_tcp "$proxy_port"
+  "${driver[@]}" "$backend" "$proxy_port" "$keys" "$config" "${ports[@]}" \
+    || e2e_fail "keys through nutcracker to $backend"
+}
+through_nutcracker memcached
+through_nutcracker redis
 echo "sharded-service: ok"

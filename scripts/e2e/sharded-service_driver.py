@@ -13,6 +13,7 @@ Subcommands (each exits 1 with a message when its check fails):
                                      rewritten to 127.0.0.1 ports (names kept)
   memcached PROXY KEYS CONFIG PORTS...   keys set through the proxy land on the memcached
                                      ketama (fnv1a_64, by server name) picks, and only there
+  redis PROXY KEYS CONFIG PORTS...   the same with redis servers (RESP)
 """
 
 import hashlib
@@ -240,6 +241,56 @@ def memcached(proxy, count, config, *ports):
     print(f"{count} keys through nutcracker: each on exactly one memcached, the one ketama picks by server name; per server {list(held.values())}")
 
 
+def resp(*parts):
+    out = f"*{len(parts)}\r\n"
+    for part in parts:
+        out += f"${len(part.encode())}\r\n{part}\r\n"
+    return out.encode()
+
+
+def redis_command(port, *parts):
+    """One command, one reply: a status line, or a bulk string (`$-1` when absent)."""
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=5) as conn:
+        conn.sendall(resp(*parts))
+        data = b""
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+            if data[:1] in (b"+", b"-", b":") and data.endswith(b"\r\n"):
+                return data
+            if data.startswith(b"$-1\r\n"):
+                return data
+            if data[:1] == b"$" and b"\r\n" in data:
+                size = int(data[1:data.index(b"\r\n")])
+                if len(data) >= data.index(b"\r\n") + 2 + size + 2:
+                    return data
+
+
+def redis(proxy, count, config, *ports):
+    names = re.findall(r"^    - \S+:\d+:\d+ (\S+)$", open(config).read(), re.M)
+    continuum = twemproxy_ketama(names)
+    for key in keys(count):
+        reply = redis_command(proxy, "SET", key, f"v:{key}")
+        if reply != b"+OK\r\n":
+            fail(f"SET {key} through nutcracker: {reply!r}")
+    held = {port: 0 for port in ports}
+    for key in keys(count):
+        on = [p for p in ports if not redis_command(p, "GET", key).startswith(b"$-1")]
+        if len(on) != 1:
+            fail(f"{key} is on {len(on)} redis servers, not one")
+        predicted = ports[dispatch(continuum, fnv1a_64_as_twemproxy(key))]
+        if on[0] != predicted:
+            fail(f"{key} is on redis :{on[0]}, ketama over the names places it on :{predicted}")
+        held[on[0]] += 1
+        if f"v:{key}".encode() not in redis_command(proxy, "GET", key):
+            fail(f"GET {key} through nutcracker failed")
+    if not all(held.values()):
+        fail(f"a redis got no key: {held}")
+    print(f"{count} keys through nutcracker: each on exactly one redis, the one ketama picks by server name; per server {list(held.values())}")
+
+
 COMMANDS = {
     "put": put,
     "same": same,
@@ -249,6 +300,7 @@ COMMANDS = {
     "down": down,
     "nutcracker-config": nutcracker_config,
     "memcached": memcached,
+    "redis": redis,
 }
 
 if __name__ == "__main__":

@@ -49,7 +49,6 @@ sed -e "s#/tmp/#$work/nginx-#g" \
   -e "s#server [a-z0-9-]*:[0-9]*;#server 127.0.0.1:$cache_port;#" \
   -e "s#/etc/nginx/tls/#$work/#g" \
   -e "s#listen 8443 ssl;#listen 127.0.0.1:$tls_port ssl;#" \
-  -e '/listen \[::\]:8443 ssl;/d' \
   "$work/rendered.nginx.conf" >"$work/test.nginx.conf"
 
 # varnishd -C prints the C it compiled the VCL to on stderr; only its errors are shown.

@@ -113,6 +113,17 @@ second="$(tls "$url")"
 age="$(header age <<<"$second")"
 [ -n "$age" ] || e2e_fail "a cache hit without Age"
 echo "replicated-service: HTTPS through nginx with the test certificate; second GET X-Cache: HIT, Age: $age"
+# Answers for one client are never shared: with Authorization or a Cookie, every GET of the
+# cached URL goes to the service.
+for credential in 'Authorization: Bearer t0ken' 'Cookie: session=s1'; do
+  for n in 1 2; do
+    answer="$(tls -H "$credential" -H "x-api-key: private-$n-${credential%%:*}" "$url")"
+    [ "$(status <<<"$answer")" = 200 ] || e2e_fail "GET $n with ${credential%%:*}: $(status <<<"$answer")"
+    [ "$(header x-cache <<<"$answer")" = MISS ] ||
+      e2e_fail "GET $n with ${credential%%:*} was $(header x-cache <<<"$answer"), expected MISS (not from the cache)"
+  done
+done
+echo "replicated-service: GETs with Authorization or Cookie are not served from the cache"
 
 # A POST is never cached: each one reaches the service, whose budget for the key refuses
 # the 4th.

@@ -157,6 +157,9 @@ build_workspaces() {
       if [ -f "$ws/$service/src/dictionary.rs" ]; then
         # a replicated service: its words route, and SIGTERM during a slow batch lookup
         SLOW_POST=/v1/lookups bash scripts/smoke-service.sh "$bin" || ok=1
+      elif [ -f "$ws/$service/src/barrier.rs" ]; then
+        # a coordinated batch: a Job's program, not a server; run as its Jobs run it
+        bash scripts/smoke-batch.sh "$bin" || ok=1
       elif [ "$service" = echo-sidecar ]; then
         bash scripts/smoke-service.sh "$bin" /v1/echo/smoke '"text":"smoke"' /v1/nothing || ok=1
       elif [ -f "$ws/$service/src/corpus.rs" ]; then

@@ -6,7 +6,10 @@
 #   2. one leaf slow (the leaf's LEAF_DELAY_MS knob, 3 s): the answer arrives by the
 #      deadline (measured), is marked partial, names the slow leaf as timed out, and holds
 #      exactly the merge of the other two leaves' own answers;
-#   3. the request id sent to the root reaches every leaf's log, and the root's metrics
+#   3. with ALLOW_PARTIAL=false the same is a 503 naming the slow leaf, by the deadline;
+#      after repeated time-outs the slow leaf's circuit breaker opens and the 503 comes at
+#      once;
+#   4. the request id sent to the root reaches every leaf's log, and the root's metrics
 #      count the time-out per leaf.
 # Usage: scatter-gather.sh PROOF   (PROOF/scatter-gather/ rendered from example.yaml)
 # debian: curl python3
@@ -39,14 +42,15 @@ start_leaf() {
   URL="http://127.0.0.1:$port"
 }
 
-# start_root NAME MERGE LEAF_URLS: a root on a free port; sets URL and METRICS_URL.
+# start_root NAME MERGE LEAF_URLS [ALLOW_PARTIAL]: a root on a free port; sets URL and
+# METRICS_URL.
 start_root() {
   local port metrics
   port=$(e2e_port)
   metrics=$(e2e_port)
   while [ "$metrics" = "$port" ]; do metrics=$(e2e_port); done
   LEAF_URLS="$3" MERGE="$2" TOP_K="$top_k" LEAF_TIMEOUT_MS="$leaf_timeout_ms" \
-    DEADLINE_MS="$deadline_ms" PORT="$port" METRICS_PORT="$metrics" \
+    DEADLINE_MS="$deadline_ms" ALLOW_PARTIAL="${4:-true}" PORT="$port" METRICS_PORT="$metrics" \
     SHUTDOWN_DRAIN_SECONDS=0 LOG_FORMAT=json e2e_start "$1" "$root_bin"
   e2e_wait_http "http://127.0.0.1:$port/readyz"
   URL="http://127.0.0.1:$port"
@@ -62,6 +66,7 @@ start_leaf whole-corpus 0 1 && whole=$URL
 start_root root-top-k top-k "$leaf0,$leaf1,$leaf2" && topk_root=$URL
 start_root root-union union "$leaf0,$leaf1,$leaf2" && union_root=$URL
 start_root root-slow top-k "$leaf0,$slow1,$leaf2" && slow_root=$URL && slow_metrics=$METRICS_URL
+start_root root-strict top-k "$leaf0,$slow1,$leaf2" false && strict_root=$URL
 
 check() {
   python3 "$here/scatter-gather_check.py" "$@" || e2e_fail "check $1 failed"
@@ -71,6 +76,7 @@ for query in "leaf latency" "the request" "shard ring"; do
   check complete "$union_root" "$whole" "$query" 0
 done
 check partial "$slow_root" "leaf latency" "$top_k" "$deadline_ms" 1 "$leaf0" "$leaf2"
+check refused "$strict_root" "leaf latency" "$deadline_ms" 1 "$leaf_timeout_ms"
 
 # The request id of a call to the root is in every leaf's log.
 curl -fsS -m 5 -H 'x-request-id: e2e-scatter-7' "$topk_root/v1/search?q=deadline" >/dev/null \

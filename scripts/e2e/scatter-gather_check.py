@@ -8,6 +8,11 @@ partial ROOT QUERY K DEADLINE_MS SLOW_LEAF LEAF_URL...
     The root's answer arrives by the deadline (plus 250 ms of slack for the merge and the
     loopback), is partial with SLOW_LEAF timed out, and its hits are exactly the top-K
     merge, computed here, of the other leaves' own answers.
+refused ROOT QUERY DEADLINE_MS SLOW_LEAF LEAF_TIMEOUT_MS
+    A root with ALLOW_PARTIAL=false answers 503 `leaves_missing` with no hits by the
+    deadline, naming the slow leaf; asked again, the slow leaf's circuit breaker opens
+    after its repeated time-outs, and from then on the 503 comes at once (well within
+    one per-leaf timeout), the leaf listed as failed with the open breaker as reason.
 """
 
 import json
@@ -82,5 +87,28 @@ def partial(root, query, k, deadline_ms, slow, *leaves):
           f"leaf {slow} timed out, {len(expected)} hits of leaves {expected_answered} exactly")
 
 
+def refused(root, query, deadline_ms, slow, leaf_timeout_ms):
+    deadline_ms, slow, leaf_timeout_ms = int(deadline_ms), int(slow), int(leaf_timeout_ms)
+    started = time.monotonic()
+    status, body = search(root, query)
+    elapsed_ms = (time.monotonic() - started) * 1000
+    assert status == 503, (status, body)
+    assert body["error"] == "leaves_missing" and body["hits"] == [], body
+    assert body["leaves"]["timedOut"] == [slow], body["leaves"]
+    assert elapsed_ms <= deadline_ms + 250, f"refused after {elapsed_ms:.0f} ms"
+    print(f"refused {query!r}: 503 in {elapsed_ms:.0f} ms, leaf {slow} timed out")
+    for attempt in range(2, 12):
+        started = time.monotonic()
+        status, body = search(root, query)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        assert status == 503, (status, body)
+        failed = {f["leaf"]: f["error"] for f in body["leaves"]["failed"]}
+        if "circuit breaker open" in failed.get(slow, ""):
+            assert elapsed_ms < leaf_timeout_ms, f"breaker open, yet {elapsed_ms:.0f} ms"
+            print(f"request {attempt}: leaf {slow}'s breaker is open, 503 in {elapsed_ms:.0f} ms")
+            return
+    raise AssertionError("the slow leaf's circuit breaker never opened")
+
+
 if __name__ == "__main__":
-    {"complete": complete, "partial": partial}[sys.argv[1]](*sys.argv[2:])
+    {"complete": complete, "partial": partial, "refused": refused}[sys.argv[1]](*sys.argv[2:])

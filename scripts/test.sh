@@ -112,6 +112,23 @@ stage "spec JSON Schema and CI workflows" outside_schema_and_workflows
 # full debug info costs compile and link time in every one of them, and the user's own
 # profile in the generated Cargo.toml is left as it is.
 export CARGO_PROFILE_DEV_DEBUG=line-tables-only CARGO_PROFILE_TEST_DEBUG=line-tables-only
+
+# smoke_pipeline_stage BINARY: the shared contract of an event-pipeline stage (a merger),
+# against a redis-server of its own on a free loopback port.
+smoke_pipeline_stage() {
+  local port dir pid status=0
+  port=$(( 20000 + RANDOM % 20000 ))
+  dir="$(mktemp -d)"
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" >"$dir/redis.log" 2>&1 &
+  pid=$!
+  PIPELINE_NAME=smoke STAGE_NAME=merge STAGE_KIND=merger STAGE_INPUTS=a,b STAGE_OUTPUTS=c \
+    REDIS_URL="redis://127.0.0.1:$port" bash scripts/smoke-service.sh "$1" - || status=1
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+  return $status
+}
+
 build_workspaces() {
   export CARGO_TARGET_DIR="$repo/target/generated"
   # Some generated crates build against system tools (protoc, say); the backends' packages
@@ -172,6 +189,10 @@ build_workspaces() {
       elif [ -f "$ws/$service/src/store.rs" ] && [ -f "$ws/$service/src/api.rs" ]; then
         # a sharded service's shard: it reports its name (POD_NAME) and the keys it holds
         bash scripts/smoke-service.sh "$bin" /v1/shard '"shard":"smoke-0"' /v1/items/absent || ok=1
+      elif [ -f "$ws/$service/src/hooks.rs" ] && [ -f "$ws/$service/src/kinds.rs" ]; then
+        # an event-pipeline stage: no route of its own, ready once its broker answers, so
+        # it gets a redis-server on loopback for the time of the check
+        smoke_pipeline_stage "$bin" || ok=1
       else
         # pair's front answers by calling back, and back by calling redis, a sharded
         # service's router by calling its shards (scripts/e2e/sharded-service.sh runs it

@@ -247,6 +247,10 @@ fn check_references(pattern: &Pattern, all: &BTreeMap<String, Pattern>) -> Resul
                     )));
                 }
             }
+            ParamKind::List { .. } => {
+                crate::params::check_list_declaration(param, &|n| pattern.param(n))
+                    .map_err(fail)?;
+            }
             _ => {}
         }
     }

@@ -1,8 +1,15 @@
 //! A pattern's parameters: one declaration drives validation of the spec, the prompts of
 //! `new`, the table of `show` and the JSON Schema, so the four can never disagree.
 
+mod graph;
+mod list;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use crate::source::Seg;
+pub use graph::{Graph, GraphProblem, graph_problems};
+pub use list::{Case, ListDecl, Size, check_list_declaration};
 
 /// One parameter, as declared in a pattern's `pattern.yaml`.
 /// Unknown keys are rejected by [`ParamKind`], which receives every key not named here.
@@ -66,6 +73,27 @@ pub enum ParamKind {
     /// The name of another component in the same spec, of one of these patterns.
     Component {
         patterns: Vec<String>,
+    },
+    /// A list: of scalars of the type `items` declares, or of mappings with the keys
+    /// `fields` declares (see `params/list.rs`).
+    List {
+        #[serde(default)]
+        items: Option<Box<ParamKind>>,
+        #[serde(default)]
+        fields: Vec<ParamDef>,
+        #[serde(default)]
+        min_items: Option<usize>,
+        #[serde(default)]
+        max_items: Option<usize>,
+        /// Keys of the mappings whose values differ between elements.
+        #[serde(default)]
+        unique: Vec<String>,
+        /// What an element must have when one of its keys holds a value.
+        #[serde(default)]
+        cases: Vec<Case>,
+        /// The elements are nodes of a dataflow graph over named streams.
+        #[serde(default)]
+        graph: Option<graph::Graph>,
     },
 }
 
@@ -153,6 +181,23 @@ pub struct ParamProblem {
     pub message: String,
     pub label: String,
     pub help: Option<String>,
+    /// Where inside the value the problem is (an element of a list, a key of it); empty
+    /// for the value as a whole.
+    pub at: Vec<Seg>,
+    /// The problem is the key at `at` itself (an unknown key), not its value.
+    pub at_key: bool,
+}
+
+impl ParamProblem {
+    fn whole(message: String, label: String, help: Option<String>) -> Self {
+        ParamProblem {
+            message,
+            label,
+            help,
+            at: Vec::new(),
+            at_key: false,
+        }
+    }
 }
 
 impl ParamDef {
@@ -175,6 +220,44 @@ impl ParamDef {
             ParamKind::Component { patterns } => {
                 format!("component ({})", patterns.join("|"))
             }
+            ParamKind::List { .. } => self.list().map(|l| l.type_label()).unwrap_or_default(),
+        }
+    }
+
+    /// The list declaration of a `list` parameter.
+    pub fn list(&self) -> Option<ListDecl<'_>> {
+        let ParamKind::List {
+            items,
+            fields,
+            min_items,
+            max_items,
+            unique,
+            cases,
+            ..
+        } = &self.kind
+        else {
+            return None;
+        };
+        Some(ListDecl {
+            name: &self.name,
+            help: &self.help,
+            items: items.as_deref(),
+            fields,
+            size: Size {
+                min: *min_items,
+                max: *max_items,
+            },
+            unique,
+            cases,
+        })
+    }
+
+    /// The value a template sees: for a list of mappings, every element with its
+    /// left-out keys filled (defaults, `null` for optional keys).
+    pub fn complete(&self, value: &Value) -> Value {
+        match self.list() {
+            Some(list) => list.complete(value),
+            None => value.clone(),
         }
     }
 
@@ -184,14 +267,16 @@ impl ParamDef {
 
     /// Checks a value's type and range (not references: those need the whole spec).
     pub fn check(&self, value: &Value) -> Result<(), ParamProblem> {
-        let wrong_type = |expected: &str| ParamProblem {
-            message: format!(
-                "parameter `{}` must be {expected}, found {}",
-                self.name,
-                describe(value)
-            ),
-            label: format!("expected {expected}"),
-            help: Some(self.help.clone()),
+        let wrong_type = |expected: &str| {
+            ParamProblem::whole(
+                format!(
+                    "parameter `{}` must be {expected}, found {}",
+                    self.name,
+                    describe(value)
+                ),
+                format!("expected {expected}"),
+                Some(self.help.clone()),
+            )
         };
         match &self.kind {
             ParamKind::Integer { min, max, .. } => {
@@ -199,15 +284,15 @@ impl ParamDef {
                 let below = min.is_some_and(|m| n < m);
                 let above = max.is_some_and(|m| n > m);
                 if below || above {
-                    return Err(ParamProblem {
-                        message: format!(
+                    return Err(ParamProblem::whole(
+                        format!(
                             "parameter `{}` is {n}, outside its range {}",
                             self.name,
                             range_text(*min, *max)
                         ),
-                        label: format!("must be {}", range_text(*min, *max)),
-                        help: Some(self.help.clone()),
-                    });
+                        format!("must be {}", range_text(*min, *max)),
+                        Some(self.help.clone()),
+                    ));
                 }
             }
             ParamKind::Boolean => {
@@ -223,33 +308,30 @@ impl ParamDef {
                 if let Some(pattern) = pattern
                     && !pattern.is_match(s)
                 {
-                    return Err(ParamProblem {
-                        message: format!(
+                    return Err(ParamProblem::whole(
+                        format!(
                             "parameter `{}` does not take `{s}`: it is not in the parameter's syntax",
                             self.name
                         ),
-                        label: "not in the parameter's syntax".into(),
-                        help: Some(pattern_help.clone().unwrap_or_else(|| {
+                        "not in the parameter's syntax".into(),
+                        Some(pattern_help.clone().unwrap_or_else(|| {
                             format!("write a value matching `{}`", pattern.source)
                         })),
-                    });
+                    ));
                 }
                 if *hostname && let Err(why) = crate::network::check_hostname(s) {
-                    return Err(ParamProblem {
-                        message: format!("parameter `{}` is not a host name: {why}", self.name),
-                        label: "not a host name".into(),
-                        help: Some("write a DNS name in lower case, like `shop.example.com` or `*.example.com`".into()),
-                    });
+                    return Err(ParamProblem::whole(
+format!("parameter `{}` is not a host name: {why}", self.name),
+"not a host name".into(),
+Some("write a DNS name in lower case, like `shop.example.com` or `*.example.com`".into()),
+));
                 }
                 if *dns_label && let Err(why) = crate::names::check_dns_label(s) {
-                    return Err(ParamProblem {
-                        message: format!(
-                            "parameter `{}` is not a DNS-1123 label: {why}",
-                            self.name
-                        ),
-                        label: "not a DNS-1123 label".into(),
-                        help: Some(crate::names::DNS_LABEL_HELP.into()),
-                    });
+                    return Err(ParamProblem::whole(
+                        format!("parameter `{}` is not a DNS-1123 label: {why}", self.name),
+                        "not a DNS-1123 label".into(),
+                        Some(crate::names::DNS_LABEL_HELP.into()),
+                    ));
                 }
             }
             ParamKind::Enum { values } => {
@@ -257,21 +339,26 @@ impl ParamDef {
                     .as_str()
                     .ok_or_else(|| wrong_type(&format!("one of {}", values.join(", "))))?;
                 if !values.iter().any(|v| v == s) {
-                    return Err(ParamProblem {
-                        message: format!(
+                    return Err(ParamProblem::whole(
+                        format!(
                             "parameter `{}` does not allow `{s}`; allowed: {}",
                             self.name,
                             values.join(", ")
                         ),
-                        label: "not an allowed value".into(),
-                        help: crate::names::did_you_mean(s, values.iter().map(String::as_str)),
-                    });
+                        "not an allowed value".into(),
+                        crate::names::did_you_mean(s, values.iter().map(String::as_str)),
+                    ));
                 }
             }
             ParamKind::Component { .. } => {
                 value
                     .as_str()
                     .ok_or_else(|| wrong_type("a component name"))?;
+            }
+            ParamKind::List { .. } => {
+                if let Some(list) = self.list() {
+                    list.check(value)?;
+                }
             }
         }
         Ok(())
@@ -289,6 +376,9 @@ impl ParamDef {
                 "false" | "no" | "n" => json!(false),
                 _ => Value::String(text.to_string()),
             },
+            // A list is written as JSON (`[{"name": "a", …}]`), which is also YAML.
+            ParamKind::List { .. } => serde_json::from_str(text.trim())
+                .unwrap_or_else(|_| Value::String(text.to_string())),
             _ => Value::String(text.trim().to_string()),
         };
         self.check(&value)?;
@@ -326,6 +416,7 @@ impl ParamDef {
             ParamKind::Component { .. } => json!({
                 "type": "string", "pattern": crate::names::DNS_LABEL_REGEX
             }),
+            ParamKind::List { .. } => self.list().map(|l| l.json_schema()).unwrap_or_default(),
         };
         schema["description"] = json!(self.help);
         if let Some(d) = &self.default {

@@ -396,7 +396,7 @@ fn ask_one(
             }
             Ok(Some(json!(items[choice])))
         }
-        ParamKind::Integer { .. } | ParamKind::String { .. } => {
+        ParamKind::Integer { .. } | ParamKind::String { .. } | ParamKind::List { .. } => {
             let default = def.default.as_ref().map(|d| match (d, floor) {
                 (Value::Number(n), Some(f)) if n.as_i64().is_some_and(|n| n < f) => f.to_string(),
                 (Value::String(s), _) => s.clone(),

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::catalog::{Catalog, Pattern};
 use crate::model::{Component, Patch};
 use crate::names::{did_you_mean, some_of};
-use crate::params::{FloorBreach, ParamKind, floor_breaches};
+use crate::params::{FloorBreach, GraphProblem, ParamKind, floor_breaches, graph_problems};
 use crate::source::YamlPath;
 
 use super::Resolver;
@@ -100,14 +100,9 @@ impl<'a> Resolver<'a> {
             };
             match def.check(value) {
                 Ok(()) => {
-                    out.insert(name.clone(), value.clone());
+                    out.insert(name.clone(), def.complete(value));
                 }
-                Err(problem) => self.err(
-                    &path.key(name),
-                    problem.message,
-                    &problem.label,
-                    problem.help,
-                ),
+                Err(problem) => self.param_err(&path.key(name), problem),
             }
         }
         for def in &pattern.params {
@@ -116,7 +111,7 @@ impl<'a> Resolver<'a> {
             }
             match &def.default {
                 Some(d) => {
-                    out.insert(def.name.clone(), d.clone());
+                    out.insert(def.name.clone(), def.complete(d));
                 }
                 None if def.optional => {
                     out.insert(def.name.clone(), Value::Null);
@@ -160,6 +155,10 @@ impl<'a> Resolver<'a> {
                     )),
                 );
             }
+        }
+        for GraphProblem { param, problem } in graph_problems(&pattern.params, |name| out.get(name))
+        {
+            self.param_err(&path.key(&param), problem);
         }
         let breaches = floor_breaches(&pattern.params, |name| {
             out.get(name).and_then(Value::as_i64)

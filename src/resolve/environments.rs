@@ -12,7 +12,7 @@ use crate::model::{
     Component, DEFAULT_ENVIRONMENTS, EffectiveDefaults, Environment, MAX_ENVIRONMENTS,
 };
 use crate::names::did_you_mean;
-use crate::params::{FloorBreach, ParamKind, floor_breaches};
+use crate::params::{FloorBreach, GraphProblem, ParamKind, floor_breaches, graph_problems};
 use crate::source::YamlPath;
 
 use super::Resolver;
@@ -145,12 +145,7 @@ impl Resolver<'_> {
                 continue;
             };
             if let Err(problem) = def.check(value) {
-                self.err(
-                    &path.key(param),
-                    problem.message,
-                    &problem.label,
-                    problem.help,
-                );
+                self.param_err(&path.key(param), problem);
                 continue;
             }
             if let (ParamKind::Component { patterns }, Some(target)) = (&def.kind, value.as_str()) {
@@ -185,6 +180,20 @@ impl Resolver<'_> {
         }
         if self.errors.len() > before {
             return false;
+        }
+        // A graph of a list (an event pipeline's stages) holds for the merged values; only
+        // one the environment changed is reported here, the base's own in the base.
+        let merged = |name: &str| overrides.get(name).or_else(|| c.params.get(name));
+        for GraphProblem { param, problem } in graph_problems(&pattern.params, merged) {
+            if overrides.contains_key(&param) {
+                self.param_err(&path.key(&param), problem);
+            } else if let Some(changed) = overrides
+                .keys()
+                .find(|k| graph_params(&pattern.params).contains(&k.as_str()))
+            {
+                let message = format!("in environment `{env}`, {}", problem.message);
+                self.err(&path.key(changed), message, &problem.label, problem.help);
+            }
         }
         // The floors (`maxReplicas` at least `replicas`) hold for the merged values; a
         // value neither the component nor the environment wrote follows its floor, as in
@@ -225,4 +234,15 @@ impl Resolver<'_> {
         }
         self.errors.len() == before
     }
+}
+
+/// The parameters a dataflow graph is made of: each list with a `graph`, and its sources.
+fn graph_params(defs: &[crate::params::ParamDef]) -> Vec<&str> {
+    defs.iter()
+        .filter_map(|d| match &d.kind {
+            ParamKind::List { graph: Some(g), .. } => Some([d.name.as_str(), g.sources.as_str()]),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }

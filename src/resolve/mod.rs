@@ -51,6 +51,23 @@ impl<'a> Resolver<'a> {
         self.errors.push(e);
     }
 
+    /// A parameter's problem at its place: the value at `param`, or the element or key
+    /// inside it that the problem names (a list's).
+    fn param_err(&mut self, param: &YamlPath, problem: crate::params::ParamProblem) {
+        let mut path = param.clone();
+        path.0.extend(problem.at);
+        let e = if problem.at_key {
+            self.spec
+                .source
+                .error_at_key(&path, problem.message, &problem.label, problem.help)
+        } else {
+            self.spec
+                .source
+                .error_at_value(&path, problem.message, &problem.label, problem.help)
+        };
+        self.errors.push(e);
+    }
+
     fn system(&mut self) -> System {
         let doc = &self.spec.doc;
         let root = YamlPath::root();

@@ -494,6 +494,17 @@ mod tests {
     }
 
     #[test]
+    fn a_mount_of_a_claim_template_is_a_declared_volume() {
+        // As a StatefulSet's volumeClaimTemplates give each pod a volume by that name.
+        let mut objects = job(json!({
+            "serviceAccountName": "w",
+            "containers": [{"name": "c", "image": "x:1", "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]
+        }));
+        objects[1].value["spec"]["volumeClaimTemplates"] = json!([{"metadata": {"name": "data"}}]);
+        assert_eq!(messages(&objects), Vec::<String>::new());
+    }
+
+    #[test]
     fn duplicate_volumes_and_container_names_are_caught() {
         let objects = job(json!({
             "serviceAccountName": "w",

@@ -29,7 +29,15 @@ pub(super) fn check(
         own_selector(object, &labels, fail);
     }
     service_account(spec, index, fail);
-    let volumes = unique_volumes(spec, fail);
+    let mut volumes = unique_volumes(spec, fail);
+    // A StatefulSet's claim templates are volumes of each of its pods, by their names.
+    let claims = object.value["spec"]["volumeClaimTemplates"].as_array();
+    volumes.extend(
+        claims
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["metadata"]["name"].as_str()),
+    );
     let mut container_names = BTreeSet::new();
     for container in containers(template) {
         let cname = container["name"].as_str().unwrap_or("");

@@ -177,6 +177,11 @@ build_workspaces() {
       elif [ -f "$ws/$service/src/barrier.rs" ]; then
         # a coordinated batch: a Job's program, not a server; run as its Jobs run it
         bash scripts/smoke-batch.sh "$bin" || ok=1
+      elif grep -qs '"x-dpatterns-hops"' "$ws/$service/src/host.rs"; then
+        # a function: its route is POST / and may deliver to another process; the host's
+        # events, decorator, pipeline and hop limit are scripts/e2e/function.sh's
+        echo "smoke: $service: a function, POST / checked end to end"
+        bash scripts/smoke-service.sh "$bin" - || ok=1
       elif [ "$service" = echo-sidecar ]; then
         bash scripts/smoke-service.sh "$bin" /v1/echo/smoke '"text":"smoke"' /v1/nothing || ok=1
       elif [ -f "$ws/$service/src/corpus.rs" ]; then

@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod commands;
+pub mod config_rollout;
 pub mod error;
 pub mod files;
 pub mod input;

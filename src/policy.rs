@@ -12,7 +12,8 @@ use crate::model::{EffectiveDefaults, System};
 /// Kinds that live in a namespace, from the table of kinds.
 pub use crate::kinds::is_namespaced;
 
-/// Applies labels, namespace, and the pod and container hardening to every object.
+/// Applies labels, namespace, and the pod and container hardening to every object, then
+/// the hash of the ConfigMaps each pod reads (`config_rollout`), once namespaces are set.
 pub fn apply(objects: &mut [Object], system: &System) {
     for object in objects.iter_mut() {
         let component = object
@@ -42,6 +43,7 @@ pub fn apply(objects: &mut [Object], system: &System) {
             justify_low_uid(&mut object.value["metadata"], &container, uid);
         }
     }
+    crate::config_rollout::annotate(objects);
 }
 
 /// checkov's CKV_K8S_40 wants UIDs of 10000 and above, which the defaults meet; an

@@ -198,6 +198,22 @@ build_workspaces() {
         # an event-pipeline stage: no route of its own, ready once its broker answers, so
         # it gets a redis-server on loopback for the time of the check
         smoke_pipeline_stage "$bin" || ok=1
+      elif [ -f "$ws/$service/src/directory.rs" ] && [ -f "$ws/$service/src/contract.rs" ]; then
+        # a work-queue source: the book's ItemList from a directory holding one item
+        items="$(mktemp -d)" && printf '{"text": "smoke"}' >"$items/smoke.json"
+        SOURCE=directory SOURCE_DIRECTORY="$items" \
+          bash scripts/smoke-service.sh "$bin" /api/v1/items '"items":["smoke.json"]' /api/v1/items/no-such-item || ok=1
+        rm -rf "$items"
+      elif [ -f "$ws/$service/src/one_shot.rs" ]; then
+        # a work-queue worker as a Job's pod: the item at WORK_ITEM_FILE, result on stdout,
+        # exit 0 (queue mode needs redis: scripts/e2e/work-queue.sh)
+        item="$(mktemp)" && printf '{"text": "smoke test"}' >"$item"
+        WORK_QUEUE_MODE=jobs WORK_ITEM_FILE="$item" timeout 20 "$bin" 2>/dev/null | grep -q '"words":2' ||
+          { echo "smoke: $service: the one-shot worker did not process its item"; ok=1; }
+        rm -f "$item"
+      elif [ -f "$ws/$service/src/plan.rs" ] && [ -f "$ws/$service/src/cluster.rs" ]; then
+        # a work-queue manager needs a Kubernetes API; its plan is unit-tested, its Jobs in job.rs
+        echo "smoke: $service: skipped, it needs a Kubernetes API server"
       else
         # pair's front answers by calling back, and back by calling redis, a sharded
         # service's router by calling its shards (scripts/e2e/sharded-service.sh runs it

@@ -123,7 +123,7 @@ fn catalog_needing(dependency: &str) -> tempfile::TempDir {
 
 #[test]
 fn a_crate_needing_an_unpinned_package_gets_no_lock_and_a_warning_at_its_component() {
-    let catalog_dir = catalog_needing("semver = \"1\"");
+    let catalog_dir = catalog_needing("bitvec = \"1\"");
     let catalog = Catalog::load(Some(catalog_dir.path())).unwrap();
     let rendered = render_file(
         &repo().join("templates/replicated-service/example.yaml"),
@@ -138,13 +138,13 @@ fn a_crate_needing_an_unpinned_package_gets_no_lock_and_a_warning_at_its_compone
     assert_eq!(rendered.warnings.len(), 1, "{:?}", rendered.warnings);
     let warning = rendered.warnings[0].to_string();
     // `pattern: replicated-service` of the component `dict-server`, line 12 of the example.
-    assert!(warning.starts_with("dpatterns.yaml:12:16: no services/Cargo.lock is rendered: the crate `dict-server` needs `semver ^1`"), "{warning}");
+    assert!(warning.starts_with("dpatterns.yaml:12:16: no services/Cargo.lock is rendered: the crate `dict-server` needs `bitvec ^1`"), "{warning}");
     assert!(warning.contains("`cargo generate-lockfile`"), "{warning}");
 }
 
 #[test]
 fn the_binary_renders_without_the_lock_and_says_so_on_stderr() {
-    let catalog_dir = catalog_needing("semver = \"1\"");
+    let catalog_dir = catalog_needing("bitvec = \"1\"");
     let project = tempfile::tempdir().unwrap();
     fs::copy(
         repo().join("templates/replicated-service/example.yaml"),

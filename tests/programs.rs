@@ -1,7 +1,8 @@
 //! Generated programs beyond one crate per component: the crate an attachable pattern
 //! shares among its hosts, several crates for a multi-program pattern, the names those
-//! crates may take, and the catalog rules for `programs:`. The fixtures are the test
-//! catalog's `echo-sidecar` and `pair` patterns.
+//! crates may take, and the catalog rules for `programs:`; and where an attachment's
+//! container lands in a pattern with Jobs. The fixtures are the test catalog's
+//! `echo-sidecar`, `pair` and `log-shipper` patterns.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -322,4 +323,47 @@ fn a_program_declared_for_some_parameter_values_is_generated_only_for_them() {
         "{sessions}"
     );
     assert!(!sessions.contains("sessions-router:"), "{sessions}");
+}
+
+#[test]
+fn a_sidecar_attached_to_a_coordinated_batch_is_a_native_sidecar_of_both_jobs() {
+    // The rule for batch patterns: an attachment must not keep a Job from
+    // completing. The map and reduce Jobs take it as a native sidecar; redis, a
+    // Deployment, as an ordinary container.
+    let catalog = Catalog::load(Some(&user_catalog())).unwrap();
+    let rendered = render(
+        &catalog,
+        "    - {name: census, pattern: coordinated-batch, attach: [{pattern: log-shipper}]}\n",
+    )
+    .unwrap();
+    let pods = |kind: &str, name: &str| {
+        let object = rendered
+            .objects
+            .iter()
+            .find(|o| o.kind() == kind && o.name() == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}"));
+        object.value["spec"]["template"]["spec"].clone()
+    };
+    let names = |containers: &serde_json::Value| -> Vec<String> {
+        containers
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|c| c["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for (job, own) in [("census-map-1", "map"), ("census-reduce-1", "reduce")] {
+        let spec = pods("Job", job);
+        assert_eq!(names(&spec["containers"]), [own], "{job}");
+        assert_eq!(names(&spec["initContainers"]), ["log-shipper"], "{job}");
+        assert_eq!(
+            spec["initContainers"][0]["restartPolicy"], "Always",
+            "{job}"
+        );
+    }
+    let redis = pods("Deployment", "census-redis");
+    assert_eq!(names(&redis["containers"]), ["redis", "log-shipper"]);
+    assert!(names(&redis["initContainers"]).is_empty());
 }

@@ -20,7 +20,7 @@
 #   kubectl apply -k DIR          `kubectl kustomize DIR` builds, and every image of its
 #                                 output that the README built or the overlay names
 #                                 under `images:` was loaded or pushed, tag and all
-#   kubectl -n NS rollout status KIND/NAME, wait … KIND --all, get pods
+#   kubectl -n NS rollout status KIND/NAME, wait … KIND --all, wait … KIND/NAME, get pods
 #                                 the applied objects hold them in namespace NS
 # Any other command of docker, kind, minikube or kubectl fails, as does a command that
 # does not exist. After the README ran, `dpatterns render --check` must find no drift (its
@@ -223,6 +223,10 @@ elif tool == "kubectl":
         kind, _, name = words[2].partition("/")
         if not any(o["kind"].lower() == kind and o["name"] == name and o["namespace"] == namespace for o in applied):
             fail(f"no {words[2]} in namespace {namespace} was applied")
+    elif words[:1] == ["wait"] and "--all" not in args and len(words) == 2 and "/" in words[1]:
+        kind, _, name = words[1].partition("/")
+        if not any(o["kind"].lower() == kind and o["name"] == name and o["namespace"] == namespace for o in applied):
+            fail(f"no {words[1]} in namespace {namespace} was applied")
     elif words[:1] == ["wait"] and "--all" in args and len(words) == 2:
         if not any(o["kind"].lower() == words[1] and o["namespace"] == namespace for o in applied):
             fail(f"no {words[1]} in namespace {namespace} was applied")

@@ -526,3 +526,21 @@ fn new_prints_the_steps_from_nothing_to_running_pods() {
             .is_file()
     );
 }
+
+#[test]
+fn new_for_a_batch_waits_for_its_jobs_to_complete() {
+    // A Job has no rollout: the steps wait for the map Job, then the reducer.
+    let dir = tempfile::tempdir().unwrap();
+    dpatterns()
+        .current_dir(dir.path())
+        .args(["new", "counts", "--pattern", "coordinated-batch", "--yes"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "  kubectl apply -k k8s/overlays/dev
+  kubectl -n counts rollout status deployment/tally-redis --timeout=180s
+  kubectl -n counts wait --for=condition=complete job/tally-map-1 --timeout=600s
+  kubectl -n counts wait --for=condition=complete job/tally-reduce-1 --timeout=600s
+",
+        ));
+}

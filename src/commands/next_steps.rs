@@ -61,6 +61,14 @@ pub fn next_steps(dir: &Path, rendered: &Rendered) -> Vec<String> {
             ));
         }
     }
+    // A Job has no rollout: its end is what a new user waits for (a batch's result).
+    for o in rendered.objects.iter().filter(|o| o.kind() == "Job") {
+        lines.push(format!(
+            "kubectl -n {} wait --for=condition=complete job/{} --timeout=600s",
+            system.namespace,
+            o.name()
+        ));
+    }
     lines
 }
 

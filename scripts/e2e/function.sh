@@ -45,10 +45,12 @@ fresh_port() {
   FRESH=$port
 }
 
-# start NAME BINARY VAR=VALUE...: a program on fresh ports (PORT_<NAME> if already set);
-# sets PORT_<NAME> and METRICS_<NAME>, and waits until it is ready.
-start() {
-  local name="$1" bin="$2" port metrics var="PORT_${1//-/_}"
+# try_start NAME BINARY VAR=VALUE...: a program on port PORT_<NAME> (fresh if unset) and
+# a fresh metrics port, waiting until it is ready. Returns 1 when it exits instead (a port
+# taken in the meantime, by another program's outgoing connection, say), so the caller
+# can try other ports; sets PORT_<NAME>, METRICS_<NAME> and PID_<NAME>.
+try_start() {
+  local name="$1" bin="$2" port metrics pid var="PORT_${1//-/_}" i
   shift 2
   port="${!var:-}"
   [ -n "$port" ] || { fresh_port; port=$FRESH; }
@@ -56,9 +58,26 @@ start() {
   metrics=$FRESH
   e2e_start "$name" env PORT="$port" METRICS_PORT="$metrics" SHUTDOWN_DRAIN_SECONDS=0 \
     LOG_FORMAT=json POD_NAME="$name" "$@" "$bin"
-  printf -v "PORT_${name//-/_}" '%s' "$port"
+  pid=$E2E_PID
+  printf -v "$var" '%s' "$port"
   printf -v "METRICS_${name//-/_}" '%s' "$metrics"
-  e2e_wait_http "http://127.0.0.1:$port/readyz" 30
+  printf -v "PID_${name//-/_}" '%s' "$pid"
+  for ((i = 0; i < 300; i++)); do
+    curl -fsS -m 1 -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { printf -v "$var" '%s' ""; return 1; }
+    sleep 0.1
+  done
+  e2e_fail "$name did not become ready within 30s"
+}
+
+# start NAME BINARY VAR=VALUE...: try_start on fresh ports until one pair works.
+start() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    try_start "$@" && return 0
+    echo "function: $1 could not listen (attempt $attempt); other ports"
+  done
+  e2e_fail "$1 could not listen on 5 pairs of ports"
 }
 
 # post NAME PORT BODY [HEADER...]: POSTs BODY to / of 127.0.0.1:PORT; the answer's body in
@@ -122,11 +141,17 @@ e2e_expect "pipeline: request id carried through" "$(json "$records" '.headers.x
 e2e_expect "pipeline: the answer is the decorated service's" "$(json "$e2e_work/pipeline.json" .received.user)" '"ada"'
 e2e_expect "pipeline: deliveries it received" "$(wc -l <"$records" | tr -d ' ')" 1
 
-# 3. A loop: ping (intake's program) -> pong (lookup's) -> ping, maxHops 6 on both.
-fresh_port
-PORT_ping=$FRESH
-start pong "$lookup" NEXT_URL="http://127.0.0.1:$PORT_ping" FUNCTION_MAX_HOPS=6
-start ping "$intake" NEXT_URL="http://127.0.0.1:$PORT_pong" FUNCTION_MAX_HOPS=6
+# 3. A loop: ping (intake's program) -> pong (lookup's) -> ping, maxHops 6 on both. pong
+# learns ping's port before ping listens; if ping cannot take it, both start again.
+for attempt in 1 2 3 4 5; do
+  fresh_port
+  PORT_ping=$FRESH
+  start pong "$lookup" NEXT_URL="http://127.0.0.1:$PORT_ping" FUNCTION_MAX_HOPS=6
+  try_start ping "$intake" NEXT_URL="http://127.0.0.1:$PORT_pong" FUNCTION_MAX_HOPS=6 && break
+  kill -9 "$PID_pong" 2>/dev/null || true
+  PORT_pong=""
+  [ "$attempt" -lt 5 ] || e2e_fail "ping could not listen on 5 ports"
+done
 started=$(date +%s%N)
 post loop "$PORT_ping" '{"user": "ada"}'
 elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))

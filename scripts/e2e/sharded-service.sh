@@ -38,7 +38,7 @@ start_shard() {
     SHUTDOWN_DRAIN_SECONDS=0 "$E2E_BIN/$shard_crate"
   printf -v "SHARD_PORT_$1" '%s' "$port"
   printf -v "SHARD_PID_$1" '%s' "$E2E_PID"
-  e2e_wait_http "http://127.0.0.1:$port/readyz"
+  e2e_wait_http "http://127.0.0.1:$port/readyz" 60
 }
 
 router_pid=""
@@ -54,7 +54,7 @@ start_router() {
     SHUTDOWN_DRAIN_SECONDS=0 UPSTREAM_MAX_ATTEMPTS=1 "$E2E_BIN/$router_crate"
   router_pid="$E2E_PID"
   ROUTER="127.0.0.1:$port"
-  e2e_wait_http "http://$ROUTER/readyz"
+  e2e_wait_http "http://$ROUTER/readyz" 60
 }
 
 for i in 0 1 2 3; do start_shard "$i"; done

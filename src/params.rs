@@ -3,6 +3,7 @@
 
 mod graph;
 mod list;
+mod list_schema;
 
 use serde::Deserialize;
 use serde_json::{Value, json};

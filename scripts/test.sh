@@ -117,7 +117,7 @@ export CARGO_PROFILE_DEV_DEBUG=line-tables-only CARGO_PROFILE_TEST_DEBUG=line-ta
 # against a redis-server of its own on a free loopback port.
 smoke_pipeline_stage() {
   local port dir pid status=0
-  port=$(( 20000 + RANDOM % 20000 ))
+  port=$(( 26000 + RANDOM % 6000 ))
   dir="$(mktemp -d)"
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" >"$dir/redis.log" 2>&1 &
   pid=$!

@@ -12,7 +12,7 @@ set -euo pipefail
 
 caller_bin="$1"
 upstream_bin="$2"
-base_port=$(( 20000 + RANDOM % 20000 ))
+base_port=$(( 20000 + RANDOM % 6000 ))
 up_port=$base_port
 caller_port=$(( base_port + 1 ))
 caller="http://127.0.0.1:$caller_port"

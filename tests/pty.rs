@@ -57,8 +57,22 @@ fn interactive_new_asks_and_writes_the_answers_into_the_spec() {
     s.send_line("shop.example.com").unwrap();
     s.exp_string("? tlsSecret").unwrap();
     s.send_line("").unwrap();
-    s.exp_string("spread").unwrap();
-    s.send_line("").unwrap();
+    // The rest take their defaults: spread, the rate limit, and the book's caching and
+    // TLS tiers (off).
+    for param in [
+        "spread",
+        "rateLimit",
+        "rateLimitBurst",
+        "rateLimitKey",
+        "cache",
+        "cacheReplicas",
+        "cacheMemory",
+        "tlsTierSecret",
+        "tlsTierReplicas",
+    ] {
+        s.exp_string(&format!("? {param}")).unwrap();
+        s.send_line("").unwrap();
+    }
     if offers_attachments {
         s.exp_string("Attach a pattern to web?").unwrap();
         s.send_line("").unwrap(); // the first entry: none

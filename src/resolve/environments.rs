@@ -184,8 +184,9 @@ impl Resolver<'_> {
         // A graph of a list (an event pipeline's stages) holds for the merged values; only
         // one the environment changed is reported here, the base's own in the base.
         let merged = |name: &str| overrides.get(name).or_else(|| c.params.get(name));
-        for GraphProblem { param, problem } in graph_problems(&pattern.params, merged) {
+        for GraphProblem { param, mut problem } in graph_problems(&pattern.params, merged) {
             if overrides.contains_key(&param) {
+                problem.message = format!("in environment `{env}`, {}", problem.message);
                 self.param_err(&path.key(&param), problem);
             } else if let Some(changed) = overrides
                 .keys()

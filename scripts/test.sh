@@ -150,7 +150,8 @@ build_workspaces() {
     cp "$ws/Cargo.lock" "$proof/rendered.Cargo.lock"
     (
       cd "$ws"
-      cargo fetch --locked --quiet &&
+      bash "$repo/scripts/fresh-crates.sh" . &&
+        cargo fetch --locked --quiet &&
         cargo update --workspace --offline --quiet &&
         diff -u "$proof/rendered.Cargo.lock" Cargo.lock &&
         cargo fmt --all -- --check &&

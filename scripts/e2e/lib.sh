@@ -70,6 +70,7 @@ e2e_wait_http() {
 # e2e_build WORKSPACE: builds a generated workspace (already fetched by the test stage
 # before) and leaves its programs in $E2E_BIN (the shared CARGO_TARGET_DIR's debug folder).
 e2e_build() {
+  bash "$(dirname "${BASH_SOURCE[0]}")/../fresh-crates.sh" "$1" || e2e_fail "fresh-crates.sh $1"
   (cd "$1" && cargo build --locked --offline --quiet) || e2e_fail "cargo build in $1"
 }
 E2E_BIN="${CARGO_TARGET_DIR:?CARGO_TARGET_DIR must name the generated workspaces\' target}/debug"

@@ -93,7 +93,7 @@ stream=e2e:items
 group=e2e-workers
 total=500
 poison_every=50 # items 7, 57, ..., 457: 10 poison items
-visibility=3
+visibility=5
 start_worker() { # NAME ENV...
   local name="$1" port
   shift
@@ -123,14 +123,23 @@ held="$(wc -l <"$e2e_work/held-by-w1")"
 [ "$held" -gt 0 ] || e2e_fail "w1 held no item when it was killed (nothing to prove)"
 echo "work-queue: w1 killed at $(done_count) items done, holding $held"
 
-deadline=$((SECONDS + 60))
+deadline=$((SECONDS + 90))
 while [ "$SECONDS" -lt "$deadline" ] && [ "$(done_count)" -lt "$total" ]; do sleep 0.2; done
-[ "$(done_count)" -eq "$total" ] || e2e_fail "only $(done_count) of $total items settled within 60 s"
+[ "$(done_count)" -eq "$total" ] || e2e_fail "only $(done_count) of $total items settled within 90 s"
 rq dump "$stream:results" >"$e2e_work/results"
 rq dump "$stream:dead" >"$e2e_work/dead"
 python3 - "$e2e_work" "$total" "$poison_every" <<'PY' || e2e_fail "the queue lost, repeated or mis-settled items"
 import collections, json, sys
 work, total, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+# Every claim of an expired entry, as the claiming workers logged it: an item held by a
+# worker that lived can expire too on a starved machine, and is then rightly redelivered.
+claimed_from_live = set()
+for log in ("w2", "w3"):
+    for line in open("%s/%s.log" % (work, log)):
+        if '"claimed an entry whose visibility timeout expired"' in line:
+            event = json.loads(line)
+            if event["from"] != "w1":
+                claimed_from_live.add(event["item"])
 results = [json.loads(l) for l in open(work + "/results")]
 dead = [json.loads(l) for l in open(work + "/dead")]
 held = set(open(work + "/held-by-w1").read().split())
@@ -138,10 +147,11 @@ poison = {"item-%d" % i for i in range(total) if i % every == 7}
 good = {"item-%d" % i for i in range(total)} - poison
 names = collections.Counter(r["name"] for r in results)
 assert set(names) == good, ("lost", sorted(good - set(names))[:10], "unexpected", sorted(set(names) - good)[:10])
+expired = held | claimed_from_live
 dups = {n for n, c in names.items() if c > 1}
-assert dups <= held, ("duplicates of items w1 did not hold", sorted(dups - held))
+assert dups <= expired, ("duplicates of items whose timeout never expired", sorted(dups - expired))
 again = {r["name"] for r in results if int(r["attempt"]) > 1}
-assert again <= held, ("redelivered though their worker lived", sorted(again - held))
+assert again <= expired, ("redelivered though their timeout never expired", sorted(again - expired))
 held_good = held - poison
 assert held_good <= again, ("w1's items not redelivered", sorted(held_good - again))
 assert not any(r["consumer"] == "w1" and r["name"] in held for r in results), "w1 committed an item it held"
@@ -151,8 +161,8 @@ for r in results:
 assert {d["name"] for d in dead} == poison and len(dead) == len(poison), ("dead letters", sorted(d["name"] for d in dead))
 assert all(int(d["attempts"]) == 3 for d in dead), ("attempts", [d["attempts"] for d in dead])
 assert all("poison" in d["error"] for d in dead), dead[0]
-print("work-queue: %d results (%d distinct), %d duplicates, %d redelivered (all held by w1: %d), %d dead-lettered after 3 attempts"
-      % (len(results), len(names), len(dups), len(again), len(held), len(dead)))
+print("work-queue: %d results (%d distinct), %d duplicates, %d redelivered (w1 held %d; %d good items expired at a live worker), %d dead-lettered after 3 attempts"
+      % (len(results), len(names), len(dups), len(again), len(held), len(claimed_from_live - poison), len(dead)))
 PY
 [ "$(rq count "$stream")" = 0 ] || e2e_fail "$(rq count "$stream") entries left in the stream"
 [ "$(rq pending "$stream" "$group")" = 0 ] || e2e_fail "entries still pending"
@@ -169,7 +179,8 @@ for _ in $(seq 1 50); do
   [ "$(rq pending "$stream" "$group")" -gt 0 ] && break
   sleep 0.1
 done
-sleep 0.2
+# Into its first item (400 ms), so that one is in hand when the signal comes.
+sleep 0.5
 kill -TERM "$s1_pid"
 status=0
 for _ in $(seq 1 100); do kill -0 "$s1_pid" 2>/dev/null || break; sleep 0.1; done

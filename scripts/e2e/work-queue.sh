@@ -41,7 +41,7 @@ start_source() { # NAME PORT ENV...
   local name="$1" port="$2"
   shift 2
   e2e_start "$name" env PORT="$port" METRICS_PORT="$((port + 1))" SHUTDOWN_DRAIN_SECONDS=0 "$@" "$source_bin"
-  e2e_wait_http "http://127.0.0.1:$port/readyz"
+  e2e_wait_http "http://127.0.0.1:$port/readyz" 60
 }
 dir_port="$(e2e_port)"
 start_source source-dir "$dir_port" SOURCE=directory SOURCE_DIRECTORY="$items"
@@ -102,7 +102,7 @@ start_worker() { # NAME ENV...
     WORK_QUEUE_MODE=queue REDIS_URL="redis://127.0.0.1:$redis_port" QUEUE_STREAM="$stream" \
     QUEUE_GROUP="$group" MAX_ATTEMPTS=3 VISIBILITY_TIMEOUT_SECONDS="$visibility" RETRY_BACKOFF_MS=200 \
     PREFETCH=4 POD_NAME="$name" "$@" "$worker_bin"
-  e2e_wait_http "http://127.0.0.1:$port/readyz"
+  e2e_wait_http "http://127.0.0.1:$port/readyz" 60
   last_metrics="http://127.0.0.1:$((port + 1))/metrics"
 }
 rq enqueue "$stream" "$total" "$poison_every" 15

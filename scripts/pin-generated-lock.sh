@@ -8,8 +8,8 @@
 #   scripts/pin-generated-lock.sh            keep every pinned version, add what is new
 #   scripts/pin-generated-lock.sh --update   re-resolve everything to the newest versions
 #
-# How: render every embedded pattern's example, every example of the user-catalog fixture
-# and `dpatterns new --yes`; copy all their crates into one workspace (each renamed so that
+# How: render every embedded pattern's example, every example of the user-catalog fixture,
+# every spec of tests/fixtures/specs and `dpatterns new --yes`; copy all their crates into one workspace (each renamed so that
 # the names do not clash), let Cargo lock it, and store that lock. Then render them all again
 # with the new pin and check that Cargo keeps each rendered lock byte for byte
 # (`cargo update --workspace --offline` changes nothing). Needs crates.io's index once.
@@ -44,6 +44,13 @@ render_all() {
     id="user-$(basename "$(dirname "$example")")"
     mkdir -p "$into/$id" && cp "$example" "$into/$id/dpatterns.yaml"
     "$bin" -q --templates tests/fixtures/user-catalog render -f "$into/$id/dpatterns.yaml"
+  done
+  # The specs of tests/fixtures/specs choose parameters the examples do not (leader-election's
+  # kubernetes backend, whose crates depend on kube): scripts/test.sh builds them too.
+  for example in tests/fixtures/specs/*.yaml; do
+    id="spec-$(basename "$example" .yaml)"
+    mkdir -p "$into/$id" && cp "$example" "$into/$id/dpatterns.yaml"
+    "$bin" -q render -f "$into/$id/dpatterns.yaml"
   done
   "$bin" -q new "$into/demo" --yes >/dev/null
 }

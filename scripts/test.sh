@@ -183,6 +183,13 @@ build_workspaces() {
         # events, decorator, pipeline and hop limit are scripts/e2e/function.sh's
         echo "smoke: $service: a function, POST / checked end to end"
         bash scripts/smoke-service.sh "$bin" - || ok=1
+      elif [ -f "$ws/$service/src/election.rs" ]; then
+        # a leader-election candidate: its status route answers without a store (a
+        # follower that cannot campaign yet); scripts/e2e/leader-election.sh runs the election
+        bash scripts/smoke-service.sh "$bin" /v1/ownership '"owner":false' /v1/ownership/none || ok=1
+      elif [ -f "$ws/$service/src/fencing.rs" ]; then
+        # a leader-election fence: a resource nobody wrote is an empty ledger
+        bash scripts/smoke-service.sh "$bin" /v1/resources/smoke '"entries":[]' /v1/resources || ok=1
       elif [ "$service" = echo-sidecar ]; then
         bash scripts/smoke-service.sh "$bin" /v1/echo/smoke '"text":"smoke"' /v1/nothing || ok=1
       elif [ -f "$ws/$service/src/corpus.rs" ]; then

@@ -11,7 +11,7 @@
 #     cannot be reached; after SIGCONT, ownership resumes with a greater token;
 #   - across the run, the tokens the fence accepted only grow and each belongs to one owner.
 # Usage: scripts/e2e/leader-election.sh PROOF  (CARGO_TARGET_DIR names the shared target)
-# debian: etcd-server protobuf-compiler
+# debian: etcd-server
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -20,6 +20,8 @@ source "$here/lib.sh"
 proof="$(cd "$1" && pwd)"
 project="$proof/leader-election"
 ttl=3
+# Waits for a process to become ready are a minute long: on a loaded machine a debug build
+# once took over 20 s to answer (see sharded-service.sh).
 
 e2e_build "$project/services"
 candidate="$E2E_BIN/ledger-candidate"
@@ -33,11 +35,11 @@ e2e_start etcd etcd --name e2e --data-dir "$e2e_work/etcd" \
   --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
   --initial-cluster "e2e=http://127.0.0.1:$peer_port"
 etcd_pid=$E2E_PID
-e2e_wait_http "http://127.0.0.1:$etcd_port/health" 20
+e2e_wait_http "http://127.0.0.1:$etcd_port/health" 60
 
 fence_port=$(e2e_port)
 e2e_start fence env PORT="$fence_port" METRICS_PORT="$(e2e_port)" SHUTDOWN_DRAIN_SECONDS=0 "$fence"
-e2e_wait_http "http://127.0.0.1:$fence_port/readyz" 20
+e2e_wait_http "http://127.0.0.1:$fence_port/readyz" 60
 
 replicas=()
 for i in 1 2 3; do
@@ -47,7 +49,7 @@ for i in 1 2 3; do
     ETCD_ENDPOINTS="http://127.0.0.1:$etcd_port" FENCE_URL="http://127.0.0.1:$fence_port" \
     OWNED_RESOURCE=ledger "$candidate"
   replicas+=("candidate-$i:$port:$E2E_PID")
-  e2e_wait_http "http://127.0.0.1:$port/readyz" 20
+  e2e_wait_http "http://127.0.0.1:$port/readyz" 60
 done
 
 python3 "$here/leader-election_drive.py" --ttl "$ttl" --fence "$fence_port" --etcd-pid "$etcd_pid" \

@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
+use crate::files::sha256_hex;
 use crate::manifest::Object;
 
 /// The pod template annotation holding the hash.
@@ -47,36 +47,28 @@ pub fn annotate(objects: &mut [Object]) {
         if read.is_empty() {
             continue;
         }
-        let mut digest = Sha256::new();
-        for (name, hash) in read {
-            digest.update(name.as_bytes());
-            digest.update([0]);
-            digest.update(hash.as_bytes());
-            digest.update([b'\n']);
-        }
+        let listed: String = read
+            .into_iter()
+            .map(|(name, hash)| format!("{name}\0{hash}\n"))
+            .collect();
         let annotations = &mut template["metadata"]["annotations"];
         if annotations.is_null() {
             *annotations = json!({});
         }
         if let Some(map) = annotations.as_object_mut() {
             map.entry(ANNOTATION)
-                .or_insert_with(|| json!(hex(&digest.finalize())));
+                .or_insert_with(|| json!(sha256_hex(listed.as_bytes())));
         }
     }
 }
 
 /// The hash of a ConfigMap's `data` and `binaryData` (their JSON, keys in order).
 fn data_hash(config_map: &Value) -> String {
-    let mut digest = Sha256::new();
-    for field in ["data", "binaryData"] {
-        digest.update(field.as_bytes());
-        digest.update(config_map[field].to_string().as_bytes());
-    }
-    hex(&digest.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let text = format!(
+        "data{}binaryData{}",
+        config_map["data"], config_map["binaryData"]
+    );
+    sha256_hex(text.as_bytes())
 }
 
 /// The names of the ConfigMaps a pod reads: volumes (also projected ones), and each

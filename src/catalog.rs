@@ -14,7 +14,7 @@ mod pattern;
 mod shared;
 
 pub use pattern::{
-    Chapter, ContainerDoc, Family, MAX_PROGRAM_NAME, Pattern, ProgramDecl, Writable,
+    Chapter, ContainerDoc, Family, MAX_PROGRAM_NAME, Pattern, ProgramDecl, Writable, case_applies,
 };
 pub use shared::Shared;
 
@@ -253,6 +253,27 @@ fn check_references(pattern: &Pattern, all: &BTreeMap<String, Pattern>) -> Resul
             }
             _ => {}
         }
+    }
+    if let Some(host) = &pattern.new_host {
+        if !pattern.attachable {
+            return Err(fail(format!(
+                "`newHost` is for attachable patterns; `{}` stands alone",
+                pattern.id
+            )));
+        }
+        if all.get(host).is_none_or(|h| h.attachable) {
+            return Err(fail(format!(
+                "newHost `{host}` is not a pattern of the catalog that stands alone"
+            )));
+        }
+    }
+    if let Some(missing) = pattern.new_with.iter().find(|w| {
+        all.get(*w)
+            .is_none_or(|p| p.attachable || *w == &pattern.id)
+    }) {
+        return Err(fail(format!(
+            "newWith `{missing}` is not another pattern of the catalog that stands alone"
+        )));
     }
     Ok(())
 }

@@ -181,16 +181,18 @@ fn build(catalog: &Catalog) -> Value {
                 required.push(param.name.clone());
             }
         }
-        defs.insert(
-            format!("params-{}", p.id),
-            json!({
-                "type": "object",
-                "description": p.summary,
-                "additionalProperties": false,
-                "properties": props,
-                "required": required,
-            }),
-        );
+        let mut def = json!({
+            "type": "object",
+            "description": p.summary,
+            "additionalProperties": false,
+            "properties": props,
+            "required": required,
+        });
+        let cases: Vec<Value> = p.cases.iter().map(|c| pattern_case_schema(p, c)).collect();
+        if !cases.is_empty() {
+            def["allOf"] = json!(cases);
+        }
+        defs.insert(format!("params-{}", p.id), def);
     }
     let params_by_pattern = |ids: &[&str]| -> Vec<Value> {
         ids.iter()
@@ -319,7 +321,7 @@ fn build(catalog: &Catalog) -> Value {
                             "properties": {
                                 "params": optional(json!({
                                     "type": "object",
-                                    "description": "component name: parameters laid over its params",
+                                    "description": "component name, or `<component>/<attached pattern>`: parameters laid over its params",
                                     "additionalProperties": optional(json!({"type": "object"}))
                                 })),
                                 "defaults": defaults
@@ -346,4 +348,33 @@ fn build(catalog: &Catalog) -> Value {
         },
         "$defs": defs
     })
+}
+
+/// A pattern-level case as `if`/`then`: it applies when the field holds the value, or is
+/// left out and its default does; then the parameters it requires that have no default
+/// must be given, and those it forbids must not.
+fn pattern_case_schema(p: &crate::catalog::Pattern, case: &crate::params::Case) -> Value {
+    let equals = json!({"properties": {(case.field.clone()): {"const": case.equals}}, "required": [case.field]});
+    let default_applies = p
+        .param(&case.field)
+        .is_some_and(|d| crate::catalog::case_applies(case, d.default.as_ref()));
+    let condition = if default_applies {
+        json!({"anyOf": [equals, {"not": {"required": [case.field]}}]})
+    } else {
+        equals
+    };
+    let required: Vec<&String> = case
+        .require
+        .iter()
+        .filter(|k| {
+            p.param(k)
+                .is_none_or(|d| d.default.as_ref().is_none_or(Value::is_null))
+        })
+        .collect();
+    let forbidden: Map<String, Value> = case
+        .forbid
+        .iter()
+        .map(|k| (k.clone(), json!(false)))
+        .collect();
+    json!({"if": condition, "then": {"required": required, "properties": forbidden}})
 }

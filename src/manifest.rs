@@ -14,6 +14,9 @@ use crate::patch_checks;
 use crate::source::{Problem, YamlPath};
 use crate::templating::ManifestText;
 
+mod compose;
+pub use compose::compose;
+
 /// The kind an attachable pattern renders to say "add this to my host's pods".
 pub const POD_PATCH_KIND: &str = "PodPatch";
 
@@ -102,24 +105,48 @@ pub struct PodPatchDoc {
     #[allow(dead_code)]
     kind: String,
     #[serde(default)]
-    containers: Vec<Value>,
+    pub(super) containers: Vec<Value>,
     #[serde(default)]
-    volumes: Vec<Value>,
+    pub(super) volumes: Vec<Value>,
     #[serde(default)]
-    share_process_namespace: Option<bool>,
+    pub(super) share_process_namespace: Option<bool>,
     /// Added to each of the host's own containers: how the app meets the attachment
     /// (a shared volume mounted, an address in an environment variable).
     #[serde(default)]
-    host_containers: HostContainers,
+    pub(super) host_containers: HostContainers,
+    /// Ports of the added containers that are reached from outside the pod.
+    #[serde(default)]
+    pub(super) expose: Vec<Expose>,
+}
+
+/// A port an attachment serves beyond its pod: to the host's clients (a Service port and
+/// the host's NetworkPolicy rules for its callers) or to monitoring only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Expose {
+    /// A `containerPort` name of one of the patch's containers.
+    pub name: String,
+    pub port: u16,
+    /// The Service's port; default: `port`.
+    #[serde(default)]
+    pub service_port: Option<u16>,
+    pub from: ExposeTo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExposeTo {
+    Clients,
+    Monitoring,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HostContainers {
     #[serde(default)]
-    env: Vec<Value>,
+    pub(super) env: Vec<Value>,
     #[serde(default)]
-    volume_mounts: Vec<Value>,
+    pub(super) volume_mounts: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,117 +219,9 @@ fn parse_documents(text: &str) -> Result<Vec<Value>, serde_yaml::Error> {
     Ok(values)
 }
 
-/// Adds each attachment's containers and volumes to every pod its host runs. Inside Jobs
-/// they become native sidecars (`initContainers` with `restartPolicy: Always`), since an
-/// ordinary extra container would keep the Job from ever completing.
 /// A stage's answer when the spec can be at fault: the objects, or the problems with the
 /// spec named by their paths, for the caller (who holds the spec's text) to place.
 pub type SpecChecked<T> = std::result::Result<T, Vec<Problem>>;
-
-/// The outer `Err` is a template's fault; the inner one the spec's.
-pub fn compose(parsed: Parsed, system: &System) -> Result<SpecChecked<Vec<Object>>> {
-    let mut objects = parsed.objects;
-    let mut errors = Vec::new();
-    for patch in parsed.pod_patches {
-        let host = system
-            .component(&patch.host)
-            .expect("pod patches come from components of the model");
-        let attach_index = host
-            .attachments
-            .iter()
-            .find(|a| a.pattern == patch.attachment)
-            .map_or(0, |a| a.index);
-        let attach_path = YamlPath::root()
-            .key("spec")
-            .key("components")
-            .index(host.index)
-            .key("attach")
-            .index(attach_index)
-            .key("pattern");
-        let mut applied = false;
-        for object in objects
-            .iter_mut()
-            .filter(|o| o.component.as_deref() == Some(host.name.as_str()))
-        {
-            let kind = object.kind().to_string();
-            let Some(template) = object.pod_template_mut() else {
-                continue;
-            };
-            let native = runs_to_completion(&kind);
-            if native && !system.native_sidecars() {
-                errors.push(Problem::new(
-                    attach_path.clone(),
-                    format!(
-                        "`{}` attaches a container to the {kind} of `{}`, which needs native sidecars (Kubernetes 1.{}+); the target is 1.{}",
-                        patch.attachment,
-                        host.name,
-                        crate::model::NATIVE_SIDECAR_MINOR,
-                        system.kube_minor
-                    ),
-                    "needs native sidecars",
-                    Some(format!(
-                        "raise `spec.kubernetes.version` to \"1.{}\" or later; without native sidecars the {kind} would never complete",
-                        crate::model::NATIVE_SIDECAR_MINOR
-                    )),
-                ));
-                applied = true;
-                continue;
-            }
-            let pod = &mut template["spec"];
-            // The host's own containers: those present before any sidecar is added.
-            if let Some(own) = pod["containers"].as_array_mut() {
-                for container in own.iter_mut() {
-                    for env in &patch.doc.host_containers.env {
-                        push(container, "env", env.clone());
-                    }
-                    for mount in &patch.doc.host_containers.volume_mounts {
-                        push(container, "volumeMounts", mount.clone());
-                    }
-                }
-            }
-            for container in &patch.doc.containers {
-                let mut container = container.clone();
-                if native {
-                    container["restartPolicy"] = Value::String("Always".into());
-                    push(pod, "initContainers", container);
-                } else {
-                    push(pod, "containers", container);
-                }
-            }
-            for volume in &patch.doc.volumes {
-                push(pod, "volumes", volume.clone());
-            }
-            if let Some(share) = patch.doc.share_process_namespace {
-                pod["shareProcessNamespace"] = Value::Bool(share);
-            }
-            applied = true;
-        }
-        if !applied {
-            return Err(Error::Template {
-                template: patch.template,
-                message: format!(
-                    "`{}` has no workload with pods to attach `{}` to",
-                    host.name, patch.attachment
-                ),
-                blame: patch.blame,
-            });
-        }
-    }
-    if errors.is_empty() {
-        Ok(Ok(objects))
-    } else {
-        Ok(Err(errors))
-    }
-}
-
-fn push(pod: &mut Value, key: &str, item: Value) {
-    if !pod[key].is_array() {
-        pod[key] = Value::Array(Vec::new());
-    }
-    if let Some(list) = pod[key].as_array_mut() {
-        list.push(item);
-    }
-}
 
 /// Applies the spec's `patches` (JSON merge patches, RFC 7396) to the objects they name,
 /// refusing what `patch_checks` refuses; returns the warnings about weakened hardening.

@@ -395,6 +395,26 @@ fn new_takes_patterns_and_sets_without_asking() {
 }
 
 #[test]
+fn new_renders_an_attachable_pattern_attached_to_a_host() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("greeter");
+    let catalog = format!("{}/tests/fixtures/user-catalog", env!("CARGO_MANIFEST_DIR"));
+    dpatterns()
+        .args(["--templates", &catalog, "new"])
+        .arg(&dir)
+        .args(["--pattern", "echo-sidecar", "--yes"])
+        .assert()
+        .success();
+    let spec = fs::read_to_string(dir.join("dpatterns.yaml")).unwrap();
+    assert!(
+        spec.contains("- name: api\n    pattern: replicated-service\n    attach:\n    - pattern: echo-sidecar\n"),
+        "{spec}"
+    );
+    let base = fs::read_to_string(dir.join("k8s/base/api.yaml")).unwrap();
+    assert!(base.contains("name: echo-sidecar"), "{base}");
+}
+
+#[test]
 fn new_rejects_an_unknown_set_key_and_writes_nothing() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("shop");

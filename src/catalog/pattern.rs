@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::params::{ParamDef, ParamKind};
+use crate::params::{Case, ParamDef, ParamKind};
 
 /// Which part of the book's catalog a pattern belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
@@ -149,6 +149,14 @@ pub struct Pattern {
     /// The component name `new` proposes (`api` for a replicated service).
     #[serde(default)]
     pub default_name: Option<String>,
+    /// For an attachable pattern: the pattern of the host `new --pattern` attaches it
+    /// to (default `replicated-service`).
+    #[serde(default)]
+    pub new_host: Option<String>,
+    /// Patterns `new --pattern` adds beside this one, which does nothing alone (a
+    /// monitoring component needs a service to watch).
+    #[serde(default)]
+    pub new_with: Vec<String>,
     /// The programs the pattern generates, each from `rust/<name>/`; left out, a `rust/`
     /// folder is the one program.
     #[serde(default)]
@@ -156,6 +164,11 @@ pub struct Pattern {
     pub containers: Vec<ContainerDoc>,
     #[serde(default)]
     pub params: Vec<ParamDef>,
+    /// What the parameters must be when one of them holds a value (`{field: mode, equals:
+    /// shard, require: [target], forbid: [weight]}`): the shape list parameters have for
+    /// their elements, here for the component's (or attach entry's) own parameters.
+    #[serde(default)]
+    pub cases: Vec<Case>,
 }
 
 impl Pattern {
@@ -214,6 +227,7 @@ impl Pattern {
                 })?;
             }
         }
+        self.check_cases()?;
         for (i, container) in self.containers.iter().enumerate() {
             if self.containers[..i]
                 .iter()
@@ -224,6 +238,58 @@ impl Pattern {
             check_needs(container)?;
         }
         Ok(())
+    }
+}
+
+impl Pattern {
+    /// Each case names parameters of the pattern, and its `equals` is a value its field
+    /// can hold; sizes are for the elements of a list parameter only.
+    fn check_cases(&self) -> Result<(), String> {
+        for case in &self.cases {
+            let Some(field) = self.param(&case.field) else {
+                return Err(format!(
+                    "a case names `{}`, which is not a parameter of the pattern",
+                    case.field
+                ));
+            };
+            let fits = match &field.kind {
+                ParamKind::Enum { values } => values.contains(&case.equals),
+                ParamKind::Boolean => ["true", "false"].contains(&case.equals.as_str()),
+                ParamKind::String { .. } => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(format!(
+                    "a case on `{}` cannot equal `{}` (a case's field is an enum, boolean or string parameter, and `equals` one of its values)",
+                    case.field, case.equals
+                ));
+            }
+            for key in case.require.iter().chain(&case.forbid) {
+                if self.param(key).is_none() {
+                    return Err(format!(
+                        "the case `{}: {}` names `{key}`, which is not a parameter of the pattern",
+                        case.field, case.equals
+                    ));
+                }
+            }
+            if !case.sizes.is_empty() {
+                return Err(format!(
+                    "the case `{}: {}` has `sizes`, which only the elements of a list parameter take",
+                    case.field, case.equals
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a parameter's value is the one a case is about (`equals` is written as text,
+/// so a boolean case reads `equals: "true"`).
+pub fn case_applies(case: &Case, value: Option<&serde_json::Value>) -> bool {
+    match value {
+        Some(serde_json::Value::String(s)) => *s == case.equals,
+        Some(serde_json::Value::Bool(b)) => b.to_string() == case.equals,
+        _ => false,
     }
 }
 
@@ -316,6 +382,44 @@ mod tests {
                 .check("kv")
                 .unwrap_err()
                 .starts_with("program `router`: `when` parameter `backend` does not allow `grpc`"),
+        );
+    }
+
+    fn pattern_with_cases(cases: &str) -> Pattern {
+        let yaml = format!(
+            "{{id: amb, family: single-node, chapter: {{}}, summary: s, intent: i, containers: [], \
+             params: [{{name: mode, type: enum, values: [shard, split], default: shard, help: h}}, \
+             {{name: target, type: string, optional: true, help: h}}], cases: {cases}}}"
+        );
+        serde_yaml::from_str(&yaml).unwrap()
+    }
+
+    #[test]
+    fn a_case_must_name_parameters_and_a_value_its_field_holds() {
+        let ok = pattern_with_cases("[{field: mode, equals: shard, require: [target]}]");
+        assert_eq!(ok.check("amb"), Ok(()));
+        let field = pattern_with_cases("[{field: mdoe, equals: shard}]");
+        assert!(
+            field
+                .check("amb")
+                .unwrap_err()
+                .contains("`mdoe`, which is not a parameter")
+        );
+        let value = pattern_with_cases("[{field: mode, equals: tee}]");
+        assert!(
+            value
+                .check("amb")
+                .unwrap_err()
+                .contains("cannot equal `tee`")
+        );
+        let key = pattern_with_cases("[{field: mode, equals: split, forbid: [targte]}]");
+        assert!(key.check("amb").unwrap_err().contains("names `targte`"));
+        let sizes = pattern_with_cases("[{field: mode, equals: split, sizes: {target: {max: 1}}}]");
+        assert!(
+            sizes
+                .check("amb")
+                .unwrap_err()
+                .contains("only the elements of a list")
         );
     }
 

@@ -141,15 +141,18 @@ fn build_doc(
         let pattern = catalog
             .pattern(id)
             .ok_or_else(|| Error::unknown_pattern(id, catalog.pattern_ids()))?;
-        if pattern.attachable {
-            return Err(Error::Usage {
-                message: format!("`{id}` is attachable and cannot stand alone"),
-                help: Some(
-                    "pick a serving or batch pattern; attach it in the spec's `attach:`".into(),
-                ),
-            });
-        }
         patterns.push(pattern);
+        // A pattern that does nothing alone brings what it works with (monitoring: a
+        // service to watch), unless the user asked for that pattern too.
+        for with in &pattern.new_with {
+            if !opts.patterns.contains(with) {
+                patterns.push(
+                    catalog
+                        .pattern(with)
+                        .ok_or_else(|| Error::unknown_pattern(with, catalog.pattern_ids()))?,
+                );
+            }
+        }
     }
     let standalone: Vec<&Pattern> = catalog.patterns().filter(|p| !p.attachable).collect();
     let mut components: Vec<ComponentSpec> = Vec::new();
@@ -169,19 +172,18 @@ fn build_doc(
             }
             _ => break,
         };
+        // An attachable pattern is rendered attached to a host of the pattern it names.
+        let (pattern, attached) = if pattern.attachable {
+            let host_id = pattern.new_host.as_deref().unwrap_or(DEFAULT_NEW_HOST);
+            let host = catalog
+                .pattern(host_id)
+                .ok_or_else(|| Error::unknown_pattern(host_id, catalog.pattern_ids()))?;
+            (host, Some(pattern))
+        } else {
+            (pattern, None)
+        };
         let taken: Vec<String> = components.iter().map(|c| c.name.clone()).collect();
-        let mut component_name = pattern
-            .default_name
-            .clone()
-            .unwrap_or_else(|| pattern.id.clone());
-        let mut n = 2;
-        while taken.contains(&component_name) {
-            component_name = format!(
-                "{}-{n}",
-                pattern.default_name.as_deref().unwrap_or(&pattern.id)
-            );
-            n += 1;
-        }
+        let mut component_name = fresh_name(pattern, &taken);
         if let Some(p) = prompter.as_deref_mut() {
             component_name = p.input(
                 &format!("Name of the {} component", pattern.id),
@@ -195,15 +197,32 @@ fn build_doc(
                 },
             )?;
         }
+        let chosen = add_targets(pattern, &component_name, &mut components, catalog, sets)?;
         let params = ask_params(
             pattern,
             &component_name,
             &components,
             sets,
+            &chosen,
             prompter.as_deref_mut(),
         )?;
         let mut attach = Vec::new();
-        if let Some(p) = prompter.as_deref_mut() {
+        if let Some(a) = attached {
+            let chosen = add_targets(a, &component_name, &mut components, catalog, sets)?;
+            let params = ask_params(
+                a,
+                &component_name,
+                &components,
+                sets,
+                &chosen,
+                prompter.as_deref_mut(),
+            )?;
+            attach.push(AttachSpec {
+                pattern: a.id.clone(),
+                params,
+                image: None,
+            });
+        } else if let Some(p) = prompter.as_deref_mut() {
             let attachable: Vec<&Pattern> = catalog.patterns().filter(|p| p.attachable).collect();
             if !attachable.is_empty() {
                 let mut items = vec!["none".to_string()];
@@ -216,7 +235,14 @@ fn build_doc(
                     p.select(&format!("Attach a pattern to {component_name}?"), &items, 0)?;
                 if choice > 0 {
                     let a = attachable[choice - 1];
-                    let params = ask_params(a, &component_name, &components, sets, Some(p))?;
+                    let params = ask_params(
+                        a,
+                        &component_name,
+                        &components,
+                        sets,
+                        &BTreeMap::new(),
+                        Some(p),
+                    )?;
                     attach.push(AttachSpec {
                         pattern: a.id.clone(),
                         params,
@@ -260,6 +286,87 @@ fn build_doc(
     })
 }
 
+/// The pattern `new` attaches an attachable pattern to when its `pattern.yaml` names none.
+const DEFAULT_NEW_HOST: &str = "replicated-service";
+
+/// The pattern's proposed component name, numbered when an earlier component has it.
+fn fresh_name(pattern: &Pattern, taken: &[String]) -> String {
+    let base = pattern.default_name.as_deref().unwrap_or(&pattern.id);
+    let mut name = base.to_string();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}-{n}");
+        n += 1;
+    }
+    name
+}
+
+fn is_set(sets: &Sets, component: &str, param: &str) -> bool {
+    sets.iter()
+        .any(|((c, p), _)| p == param && c.as_deref().is_none_or(|c| c == component))
+}
+
+/// The components a pattern's parameters must refer to under its defaults (a required
+/// `component` parameter, or one a case of the defaults requires) that the user did not
+/// set: an earlier component of a fitting pattern, else a new one of the first pattern
+/// the parameter allows, with its defaults, added before it. So `new --pattern
+/// ambassador --yes` brings the sharded service it fronts.
+fn add_targets(
+    pattern: &Pattern,
+    component: &str,
+    components: &mut Vec<ComponentSpec>,
+    catalog: &Catalog,
+    sets: &Sets,
+) -> Result<BTreeMap<String, Value>> {
+    let value_of = |name: &str| -> Option<Value> {
+        let def = pattern.param(name)?;
+        let set = sets
+            .iter()
+            .find(|((c, p), _)| p == name && c.as_deref().is_none_or(|c| c == component));
+        match set {
+            Some((_, text)) => def.parse_text(text).ok(),
+            None => def.default.clone(),
+        }
+    };
+    let mut chosen = BTreeMap::new();
+    for def in &pattern.params {
+        let ParamKind::Component { patterns } = &def.kind else {
+            continue;
+        };
+        let required_by_case = pattern.cases.iter().any(|c| {
+            c.require.contains(&def.name)
+                && crate::catalog::case_applies(c, value_of(&c.field).as_ref())
+        });
+        if is_set(sets, component, &def.name) || !(def.is_required() || required_by_case) {
+            continue;
+        }
+        let target = match components.iter().find(|c| patterns.contains(&c.pattern)) {
+            Some(earlier) => earlier.name.clone(),
+            None => {
+                let Some(id) = patterns.first() else { continue };
+                let target = catalog
+                    .pattern(id)
+                    .ok_or_else(|| Error::unknown_pattern(id, catalog.pattern_ids()))?;
+                let mut taken: Vec<String> = components.iter().map(|c| c.name.clone()).collect();
+                taken.push(component.to_string());
+                let name = fresh_name(target, &taken);
+                let params = ask_params(target, &name, components, sets, &BTreeMap::new(), None)?;
+                components.push(ComponentSpec {
+                    name: name.clone(),
+                    pattern: target.id.clone(),
+                    params,
+                    image: None,
+                    attach: Vec::new(),
+                    egress: Vec::new(),
+                });
+                name
+            }
+        };
+        chosen.insert(def.name.clone(), json!(target));
+    }
+    Ok(chosen)
+}
+
 /// `dev` runs images loaded into a local cluster (kind, minikube) without pulling them;
 /// `prod` is the system as declared.
 fn default_environments() -> BTreeMap<String, Option<spec::EnvironmentSpec>> {
@@ -283,14 +390,12 @@ fn ask_params(
     component: &str,
     earlier: &[ComponentSpec],
     sets: &Sets,
+    chosen: &BTreeMap<String, Value>,
     mut prompter: Ask<'_>,
 ) -> Result<BTreeMap<String, Value>> {
-    let mut params = BTreeMap::new();
+    let mut params = chosen.clone();
     for def in &pattern.params {
-        let given = sets
-            .iter()
-            .any(|((c, p), _)| p == &def.name && c.as_deref().is_none_or(|c| c == component));
-        if given {
+        if is_set(sets, component, &def.name) || chosen.contains_key(&def.name) {
             continue;
         }
         // A host name and a certificate mean nothing for a component that is not public.

@@ -35,16 +35,31 @@ pub fn environment_spec(spec: &LoadedSpec, env: &Environment) -> LoadedSpec {
     // The environments were checked against the base; against one of them, another's
     // overrides would be judged on values that are not the base's.
     out.doc.spec.environments = None;
-    for (component, params) in &env.params {
-        if let Some(c) = out
+    for (key, params) in &env.params {
+        // `api` overrides the component, `api/ambassador` its attachment of that pattern.
+        let (component, attached) = match key.split_once('/') {
+            Some((c, a)) => (c, Some(a)),
+            None => (key.as_str(), None),
+        };
+        let Some(c) = out
             .doc
             .spec
             .components
             .iter_mut()
-            .find(|c| &c.name == component)
-        {
-            c.params
-                .extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+            .find(|c| c.name == component)
+        else {
+            continue;
+        };
+        let target = match attached {
+            None => Some(&mut c.params),
+            Some(a) => c
+                .attach
+                .iter_mut()
+                .find(|e| e.pattern == a)
+                .map(|e| &mut e.params),
+        };
+        if let Some(target) = target {
+            target.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
     }
     if let Some(d) = &env.defaults {

@@ -156,6 +156,45 @@ impl<'a> Resolver<'a> {
                 );
             }
         }
+        for case in &pattern.cases {
+            if !crate::catalog::case_applies(case, out.get(&case.field)) {
+                continue;
+            }
+            let what = format!("`{}: {}`", case.field, case.equals);
+            // At the field when the user wrote it, else at the parameters (a default chose).
+            let at = if given.contains_key(&case.field) {
+                path.key(&case.field)
+            } else {
+                path.clone()
+            };
+            for missing in case
+                .require
+                .iter()
+                .filter(|k| out.get(*k).is_none_or(Value::is_null))
+            {
+                let help = pattern
+                    .param(missing)
+                    .map(|d| format!("{missing}: {}", d.help));
+                self.err(
+                    &at,
+                    format!("`{}` with {what} needs parameter `{missing}`", pattern.id),
+                    "needs another parameter",
+                    help,
+                );
+            }
+            for extra in case.forbid.iter().filter(|k| given.contains_key(*k)) {
+                let e = self.spec.source.error_at_key(
+                    &path.key(extra),
+                    format!(
+                        "parameter `{extra}` does not apply to `{}` with {what}",
+                        pattern.id
+                    ),
+                    "not for this case",
+                    Some(format!("remove `{extra}`, or change `{}`", case.field)),
+                );
+                self.errors.push(e);
+            }
+        }
         for GraphProblem { param, problem } in graph_problems(&pattern.params, |name| out.get(name))
         {
             self.param_err(&path.key(&param), problem);

@@ -64,23 +64,13 @@ impl Resolver<'_> {
             // It names a folder under k8s/overlays/.
             self.dns_label_key(&epath, &name);
             let mut params = BTreeMap::new();
-            for (component, overrides) in &env.params {
-                let cpath = epath.key("params").key(component);
-                let Some(c) = components.iter().find(|c| &c.name == component) else {
-                    let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
-                    let help = did_you_mean(component, names.iter().copied())
-                        .or_else(|| Some(format!("components in this spec: {}", names.join(", "))));
-                    let e = self.spec.source.error_at_key(
-                        &cpath,
-                        format!("environment `{name}` overrides `{component}`, which is not a component of this spec"),
-                        "no such component",
-                        help,
-                    );
-                    self.errors.push(e);
+            for (key, overrides) in &env.params {
+                let cpath = epath.key("params").key(key);
+                let Some(target) = self.overridden(&name, &cpath, key, components) else {
                     continue;
                 };
-                if self.component_overrides(&name, &cpath, c, components, overrides) {
-                    params.insert(component.clone(), overrides.clone());
+                if self.component_overrides(&name, &cpath, &target, components, overrides) {
+                    params.insert(key.clone(), overrides.clone());
                 }
             }
             if let Some(d) = env.defaults.clone() {
@@ -114,16 +104,81 @@ impl Resolver<'_> {
         }
     }
 
-    /// Checks one component's overrides in one environment; true when they are all good.
+    /// What a key of an environment's `params` names: a component (`api`) or one of its
+    /// attachments (`api/ambassador`); `None` after reporting a key that names neither.
+    fn overridden<'c>(
+        &mut self,
+        env: &str,
+        path: &YamlPath,
+        key: &str,
+        components: &'c [Component],
+    ) -> Option<Overridden<'c>> {
+        let (component, attached) = match key.split_once('/') {
+            Some((c, a)) => (c, Some(a)),
+            None => (key, None),
+        };
+        let Some(c) = components.iter().find(|c| c.name == component) else {
+            let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+            let help = did_you_mean(component, names.iter().copied())
+                .or_else(|| Some(format!("components in this spec: {}", names.join(", "))));
+            let e = self.spec.source.error_at_key(
+                path,
+                format!("environment `{env}` overrides `{component}`, which is not a component of this spec"),
+                "no such component",
+                help,
+            );
+            self.errors.push(e);
+            return None;
+        };
+        let given = &self.spec.doc.spec.components[c.index];
+        let Some(attached) = attached else {
+            return Some(Overridden {
+                name: c.name.clone(),
+                component: c,
+                pattern: &c.pattern,
+                params: &c.params,
+                given: given.params.clone(),
+            });
+        };
+        let Some(a) = c.attachments.iter().find(|a| a.pattern == attached) else {
+            let patterns: Vec<&str> = c.attachments.iter().map(|a| a.pattern.as_str()).collect();
+            let help = did_you_mean(attached, patterns.iter().copied()).or_else(|| {
+                Some(if patterns.is_empty() {
+                    format!("`{component}` has no attachments; override its own parameters under `{component}`")
+                } else {
+                    format!("`{component}` attaches: {}", patterns.join(", "))
+                })
+            });
+            let e = self.spec.source.error_at_key(
+                path,
+                format!("environment `{env}` overrides `{key}`, but `{component}` attaches no `{attached}`"),
+                "no such attachment",
+                help,
+            );
+            self.errors.push(e);
+            return None;
+        };
+        Some(Overridden {
+            name: key.to_string(),
+            component: c,
+            pattern: &a.pattern,
+            params: &a.params,
+            given: given.attach[a.index].params.clone(),
+        })
+    }
+
+    /// Checks the overrides of one component (or attachment) in one environment; true when
+    /// they are all good.
     fn component_overrides(
         &mut self,
         env: &str,
         path: &YamlPath,
-        c: &Component,
+        target: &Overridden<'_>,
         components: &[Component],
         overrides: &BTreeMap<String, Value>,
     ) -> bool {
-        let Some(pattern) = self.catalog.pattern(&c.pattern) else {
+        let c = target.component;
+        let Some(pattern) = self.catalog.pattern(target.pattern) else {
             return false;
         };
         let before = self.errors.len();
@@ -183,7 +238,7 @@ impl Resolver<'_> {
         }
         // A graph of a list (an event pipeline's stages) holds for the merged values; only
         // one the environment changed is reported here, the base's own in the base.
-        let merged = |name: &str| overrides.get(name).or_else(|| c.params.get(name));
+        let merged = |name: &str| overrides.get(name).or_else(|| target.params.get(name));
         for GraphProblem { param, mut problem } in graph_problems(&pattern.params, merged) {
             if overrides.contains_key(&param) {
                 problem.message = format!("in environment `{env}`, {}", problem.message);
@@ -199,11 +254,11 @@ impl Resolver<'_> {
         // The floors (`maxReplicas` at least `replicas`) hold for the merged values; a
         // value neither the component nor the environment wrote follows its floor, as in
         // the base.
-        let given = &self.spec.doc.spec.components[c.index].params;
+        let given = &target.given;
         let breaches = floor_breaches(&pattern.params, |name| {
             overrides
                 .get(name)
-                .or_else(|| c.params.get(name))
+                .or_else(|| target.params.get(name))
                 .and_then(Value::as_i64)
         });
         for FloorBreach {
@@ -225,7 +280,7 @@ impl Resolver<'_> {
                 &path.key(at),
                 format!(
                     "in environment `{env}`, parameter `{param}` of `{}` is {value}, below `{floor_param}` ({floor})",
-                    c.name
+                    target.name
                 ),
                 "below its floor",
                 Some(format!(
@@ -235,6 +290,20 @@ impl Resolver<'_> {
         }
         self.errors.len() == before
     }
+}
+
+/// What an environment's override applies to: a component's own parameters, or those of
+/// one of its attachments.
+struct Overridden<'c> {
+    /// The key as written: `api`, or `api/ambassador`.
+    name: String,
+    /// The component (its own, or the host of the attachment).
+    component: &'c Component,
+    pattern: &'c str,
+    /// The resolved parameters the overrides are laid over.
+    params: &'c BTreeMap<String, Value>,
+    /// The parameters the spec wrote.
+    given: BTreeMap<String, Value>,
 }
 
 /// The parameters a dataflow graph is made of: each list with a `graph`, and its sources.

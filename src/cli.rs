@@ -5,12 +5,11 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use dpatterns::commands::{self, Format, NewOptions, RenderOptions, Verbosity};
+use dpatterns::commands::{self, Format, LintFormat, NewOptions, RenderOptions, Verbosity};
 use dpatterns::error::MAX_PRINTED_ERRORS;
 use dpatterns::names::escape_controls;
 use dpatterns::prompt::{Prompter, TerminalPrompter};
 use dpatterns::{Catalog, Error};
-use miette::{GraphicalReportHandler, GraphicalTheme, ThemeCharacters, ThemeStyles};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,6 +58,23 @@ impl From<FormatArg> for Format {
         match f {
             FormatArg::Text => Format::Text,
             FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LintFormatArg {
+    Text,
+    Json,
+    Sarif,
+}
+
+impl From<LintFormatArg> for LintFormat {
+    fn from(f: LintFormatArg) -> Self {
+        match f {
+            LintFormatArg::Text => LintFormat::Text,
+            LintFormatArg::Json => LintFormat::Json,
+            LintFormatArg::Sarif => LintFormat::Sarif,
         }
     }
 }
@@ -122,6 +138,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = FormatArg::Text)]
         format: FormatArg,
     },
+    /// Check the system against the book's failure patterns (2nd ed. ch. 16); exit 1 on an error
+    Lint {
+        /// The spec
+        #[arg(short = 'f', long = "file", default_value = commands::DEFAULT_SPEC)]
+        file: PathBuf,
+        /// Print the findings as text, JSON, or SARIF 2.1.0 for code scanning
+        #[arg(long, value_enum, default_value_t = LintFormatArg::Text)]
+        format: LintFormatArg,
+    },
     /// Print the JSON Schema of the spec
     Schema,
     /// Copy a pattern's embedded templates out, to edit and use with --templates
@@ -160,9 +185,18 @@ pub fn main() -> i32 {
         } | Command::Validate {
             format: FormatArg::Json,
             ..
+        } | Command::Lint {
+            format: LintFormatArg::Json,
+            ..
         }
     );
-    match run(cli, stdout_tty) {
+    // The lint's text report goes to stdout: coloured only on a terminal there.
+    let stdout_color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none(),
+    };
+    match run(cli, stdout_tty, stdout_color) {
         Ok(code) => code,
         Err(e) => {
             if json_errors {
@@ -185,7 +219,7 @@ fn verbosity(cli: &Cli) -> Verbosity {
     }
 }
 
-fn run(cli: Cli, stdout_tty: bool) -> dpatterns::Result<i32> {
+fn run(cli: Cli, stdout_tty: bool, stdout_color: bool) -> dpatterns::Result<i32> {
     let verbosity = verbosity(&cli);
     let mut stdout = std::io::stdout().lock();
     let out: &mut dyn Write = &mut stdout;
@@ -198,6 +232,9 @@ fn run(cli: Cli, stdout_tty: bool) -> dpatterns::Result<i32> {
         Command::List => commands::list(&catalog, out).map(|()| 0),
         Command::Show { pattern } => commands::show(&catalog, &pattern, out).map(|()| 0),
         Command::Schema => commands::schema(&catalog, out).map(|()| 0),
+        Command::Lint { file, format } => {
+            commands::lint_command(&file, &catalog, format.into(), stdout_color, out)
+        }
         Command::Eject {
             pattern,
             dir,
@@ -280,17 +317,7 @@ fn completion_command(catalog: &Catalog) -> clap::Command {
 }
 
 fn print_error(e: &Error, color: bool) {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme {
-            characters: ThemeCharacters::ascii(),
-            styles: ThemeStyles::none(),
-        }
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_links(false);
+    let handler = dpatterns::error::report_handler(color);
     let mut text = String::new();
     match e {
         Error::Spec(errors) => {

@@ -213,6 +213,23 @@ pub fn unknown_pattern_help<'a>(id: &str, known: impl IntoIterator<Item = &'a st
         .unwrap_or_else(|| "`dpatterns list` shows the catalog".into())
 }
 
+/// How every report with a snippet is drawn: 100 columns, no links; without colour, ASCII
+/// characters and no styles (what tests and logs see).
+pub fn report_handler(color: bool) -> miette::GraphicalReportHandler {
+    use miette::{GraphicalReportHandler, GraphicalTheme, ThemeCharacters, ThemeStyles};
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme {
+            characters: ThemeCharacters::ascii(),
+            styles: ThemeStyles::none(),
+        }
+    };
+    GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false)
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub(crate) fn plural(n: usize, word: &str) -> String {

@@ -328,6 +328,22 @@ fn build(catalog: &Catalog) -> Value {
                             }
                         }))
                     })),
+                    "lint": optional(json!({
+                        "type": "object", "additionalProperties": false,
+                        "description": "how `dpatterns lint` treats this system (docs/lint.md)",
+                        "properties": {"ignore": optional(json!({
+                            "type": "array",
+                            "items": {
+                                "type": "object", "additionalProperties": false,
+                                "required": ["rule", "reason"],
+                                "properties": {
+                                    "rule": {"enum": crate::lint::rules::silenceable().collect::<Vec<_>>()},
+                                    "component": label.clone(),
+                                    "reason": {"type": "string", "pattern": "\\S", "description": "why the finding does not apply"}
+                                }
+                            }
+                        }))}
+                    })),
                     "patches": optional(json!({
                         "type": "array",
                         "items": {

@@ -15,6 +15,7 @@ pub mod files;
 pub mod input;
 pub mod json_schema;
 pub mod kinds;
+pub mod lint;
 pub mod lockfile;
 pub mod manifest;
 pub mod model;

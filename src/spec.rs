@@ -66,6 +66,34 @@ pub struct SystemSpec {
     /// nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environments: Option<BTreeMap<String, Option<EnvironmentSpec>>>,
+    /// How `dpatterns lint` treats this system: findings silenced with a reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<LintSpec>,
+}
+
+/// `spec.lint`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<LintIgnore>,
+}
+
+/// One silenced rule: for one component, or for the whole system when `component` is left
+/// out, always with the reason a reviewer reads.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintIgnore {
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
+    pub rule: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::spec_scalars::opt_string"
+    )]
+    pub component: Option<String>,
+    #[serde(deserialize_with = "crate::spec_scalars::string")]
+    pub reason: String,
 }
 
 /// What one environment changes from the base: parameters per component and `defaults`.

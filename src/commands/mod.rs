@@ -2,6 +2,7 @@
 //! turns arguments into these calls; nothing here knows about clap or the terminal, so
 //! every command is testable in-process.
 
+mod lint;
 mod new;
 mod next_steps;
 mod render;
@@ -10,6 +11,7 @@ mod sets;
 use std::io::Write;
 use std::path::Path;
 
+pub use lint::{LintFormat, lint_command, lint_spec};
 pub use new::{NewOptions, new_project};
 pub use render::{Format, RenderOptions, Verbosity, render_command, spec_dir, validate_command};
 

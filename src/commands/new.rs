@@ -282,6 +282,7 @@ fn build_doc(
             components,
             patches: Vec::new(),
             environments: Some(default_environments()),
+            lint: None,
         },
     })
 }

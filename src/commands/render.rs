@@ -319,14 +319,32 @@ pub fn validate_command(
         Ok(rendered) => {
             let files = rendered.files.len();
             let objects = rendered.objects.len();
+            // The lint's findings are warnings here: they never change the verdict of
+            // `validate`, which is about what the API server and the checks accept. Notes
+            // are left to `lint` itself (and the JSON), so that a plain spec validates
+            // quietly.
+            let lint = crate::lint::lint(&spec, catalog, &rendered);
             if format == Format::Text {
                 print_warnings(&rendered.warnings);
+                let mut stderr = std::io::stderr().lock();
+                let shown = lint
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity() != crate::lint::Severity::Note);
+                for f in shown {
+                    let _ = writeln!(
+                        stderr,
+                        "warning: {} ({} of `dpatterns lint`, which shows the fix)",
+                        f.one_line(),
+                        f.severity()
+                    );
+                }
             }
             match format {
                 Format::Json => writeln!(
                     out,
                     "{}",
-                    json!({"ok": true, "files": files, "objects": objects, "failures": [], "warnings": rendered.warnings})
+                    json!({"ok": true, "files": files, "objects": objects, "failures": [], "warnings": rendered.warnings, "lint": lint.to_json()["findings"]})
                 )
                 .map_err(io_err)?,
                 Format::Text => writeln!(

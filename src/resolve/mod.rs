@@ -5,6 +5,7 @@
 pub(crate) mod ci;
 mod components;
 mod environments;
+mod lint;
 mod network;
 mod settings;
 
@@ -306,6 +307,7 @@ impl<'a> Resolver<'a> {
         self.references(&list, &mut components);
         let patches = self.patches(&spec);
         let environments = self.environments(&spec, &components);
+        self.lint_ignores(&spec, &components);
 
         System {
             name: doc.metadata.name.clone(),

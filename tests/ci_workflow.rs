@@ -125,3 +125,41 @@ fn a_catalog_outside_the_project_is_warned_about_and_not_set() {
     );
     assert!(!workflow(&project).contains("DPATTERNS_TEMPLATES:"));
 }
+
+#[test]
+fn the_lint_job_alone_may_write_security_events_and_its_sarif_is_produced_as_ci_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("dpatterns.yaml"), spec("")).unwrap();
+    dpatterns(dir.path()).arg("render").assert().success();
+    let ci = workflow(dir.path());
+    assert!(ci.starts_with("# CI of the shop system"), "{ci}");
+    assert!(
+        ci.contains("\npermissions:\n  contents: read\n\njobs:\n"),
+        "{ci}"
+    );
+    assert_eq!(ci.matches("security-events: write").count(), 1, "{ci}");
+    let job = &ci[ci.find("\n  lint:\n").expect("a lint job")..];
+    let job = &job[..job[1..].find("\n  services:").map_or(job.len(), |i| i + 1)];
+    assert!(job.contains("      security-events: write\n"), "{job}");
+    assert!(
+        job.contains("dpatterns lint --format sarif > dpatterns-lint.sarif"),
+        "{job}"
+    );
+    assert!(
+        job.contains("uses: github/codeql-action/upload-sarif@v4"),
+        "{job}"
+    );
+    assert!(job.contains("sarif_file: dpatterns-lint.sarif"), "{job}");
+
+    let out = dpatterns(dir.path())
+        .args(["lint", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "dpatterns.yaml"
+    );
+}

@@ -403,3 +403,37 @@ fn every_fixture_spec_lints_the_same_twice() {
         assert_eq!(once.to_json(), twice.to_json(), "{}", path.display());
     }
 }
+
+/// The generated CI workflow runs `dpatterns lint` and fails on an error: a project made
+/// by `new` from any pattern's defaults must pass it on its first run.
+#[test]
+fn a_new_project_of_every_pattern_passes_the_lint_its_ci_runs() {
+    let catalog = Catalog::load(None).unwrap();
+    for id in catalog.pattern_ids() {
+        if catalog.pattern(id).is_some_and(|p| p.attachable) {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p");
+        let made = Command::cargo_bin("dpatterns")
+            .unwrap()
+            .args([
+                "new",
+                project.to_str().unwrap(),
+                "--pattern",
+                id,
+                "--yes",
+                "-q",
+            ])
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{id}: {made:?}");
+        let out = dpatterns(&project, &["lint"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{id}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

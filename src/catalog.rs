@@ -247,9 +247,20 @@ fn check_references(pattern: &Pattern, all: &BTreeMap<String, Pattern>) -> Resul
                     )));
                 }
             }
-            ParamKind::List { .. } => {
+            ParamKind::List { fields, .. } => {
                 crate::params::check_list_declaration(param, &|n| pattern.param(n))
                     .map_err(fail)?;
+                // A component reference inside the elements (monitoring's objectives).
+                for field in fields {
+                    if let ParamKind::Component { patterns } = &field.kind
+                        && let Some(missing) = patterns.iter().find(|p| !all.contains_key(*p))
+                    {
+                        return Err(fail(format!(
+                            "key `{}` of `{}` accepts pattern `{missing}`, which is not in the catalog",
+                            field.name, param.name
+                        )));
+                    }
+                }
             }
             _ => {}
         }

@@ -160,7 +160,9 @@ fn build(catalog: &Catalog) -> Value {
     let serviceless: Vec<&str> = standalone
         .iter()
         .copied()
-        .filter(|id| !catalog.has_service(id))
+        .filter(|id| {
+            !catalog.has_service(id) && catalog.pattern(id).is_some_and(|p| p.image.is_none())
+        })
         .collect();
     if !serviceless.is_empty() {
         component_rules.push(json!({

@@ -68,7 +68,7 @@ fn render_writes_the_project_and_a_second_render_changes_nothing() {
     let before = tree(p.path());
     render(p.path())
         .success()
-        .stdout(contains("0 created, 0 updated, 43 unchanged"));
+        .stdout(contains("0 created, 0 updated, 44 unchanged"));
     assert_eq!(before, tree(p.path()));
 }
 

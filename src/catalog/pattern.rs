@@ -149,6 +149,15 @@ pub struct Pattern {
     /// The component name `new` proposes (`api` for a replicated service).
     #[serde(default)]
     pub default_name: Option<String>,
+    /// At most one component of the pattern per system (monitoring: one Prometheus
+    /// watches the whole system); the resolver refuses a second at its `pattern:`.
+    #[serde(default)]
+    pub one_per_system: bool,
+    /// The pinned off-the-shelf image the pattern runs (monitoring: Prometheus), for a
+    /// pattern that generates no program: a component without `image:` gets this one as
+    /// `component.image`, and an `image:` given replaces it.
+    #[serde(default)]
+    pub image: Option<String>,
     /// For an attachable pattern: the pattern of the host `new --pattern` attaches it
     /// to (default `replicated-service`).
     #[serde(default)]
@@ -186,6 +195,16 @@ impl Pattern {
         }
         crate::names::check_dns_label(&self.id)
             .map_err(|why| format!("id `{}` is not a DNS-1123 label: {why}", self.id))?;
+        if let Some(image) = &self.image {
+            let (_, tag) = crate::reference::split_image(image);
+            let pinned =
+                crate::reference::digest(image).is_some() || tag.is_some_and(|t| t != "latest");
+            if !crate::reference::is_image(image) || !pinned {
+                return Err(format!(
+                    "image `{image}` is not a pinned image reference (a version tag other than `latest`, or a digest)"
+                ));
+            }
+        }
         for param in &self.params {
             if let Some(default) = &param.default
                 && let Err(problem) = param.check(default)

@@ -309,8 +309,8 @@ impl ListDecl<'_> {
 }
 
 /// Checks a list parameter's declaration when the catalog loads: `items` or `fields`
-/// (not both), element keys that are plain (no cross-parameter rules, no component
-/// references), and `unique`, `cases` and `graph` naming keys that exist, the graph's
+/// (not both), element keys that are plain (no cross-parameter rules; a component
+/// reference is a plain key), and `unique`, `cases` and `graph` naming keys that exist, the graph's
 /// sources being a list parameter of the same pattern.
 pub fn check_list_declaration<'a>(
     def: &ParamDef,
@@ -351,7 +351,9 @@ pub fn check_list_declaration<'a>(
                 differs_from,
                 ..
             } => at_least.is_none() && differs_from.is_none(),
-            ParamKind::Component { .. } => false,
+            // Checked against the spec like a component parameter, but not an edge of
+            // the graph (resolve/components.rs, `element_references`).
+            ParamKind::Component { .. } => true,
             ParamKind::List {
                 items: Some(_),
                 graph: None,
@@ -362,7 +364,7 @@ pub fn check_list_declaration<'a>(
         };
         if !plain {
             return Err(format!(
-                "key `{}` of list `{name}`: element keys are plain values or lists of them (no atLeast, differsFrom, component or nested mappings)",
+                "key `{}` of list `{name}`: element keys are plain values, component names or lists of values (no atLeast, differsFrom or nested mappings)",
                 f.name
             ));
         }

@@ -8,8 +8,9 @@ use serde_json::Value;
 use crate::catalog::{Catalog, Pattern};
 use crate::model::{Component, Patch};
 use crate::names::{did_you_mean, some_of};
+use crate::params::ParamDef;
 use crate::params::{FloorBreach, GraphProblem, ParamKind, floor_breaches, graph_problems};
-use crate::source::YamlPath;
+use crate::source::{Seg, YamlPath};
 
 use super::Resolver;
 
@@ -294,6 +295,19 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
+        for (i, c) in components.iter().enumerate() {
+            let Some(pattern) = self.catalog.pattern(&c.pattern) else {
+                continue;
+            };
+            let ppath = list.index(c.index).key("params");
+            for (at, target, patterns) in element_references(&pattern.params, &c.params) {
+                let vpath = at.iter().fold(ppath.clone(), |p, seg| match seg {
+                    Seg::Key(k) => p.key(k),
+                    Seg::Index(n) => p.index(*n),
+                });
+                self.element_reference(&vpath, target, patterns, i, components);
+            }
+        }
         for (from, to) in edges {
             let to_name = components[to].name.clone();
             let from_name = components[from].name.clone();
@@ -307,6 +321,51 @@ impl<'a> Resolver<'a> {
             c.uses.dedup();
             c.used_by.sort();
             c.used_by.dedup();
+        }
+    }
+
+    /// A component named inside a list's element (monitoring's `objectives[0].component`):
+    /// it must exist, be another component, and be of an accepted pattern. It is not an
+    /// edge of the graph: the element names the component without calling it, so the
+    /// component stays an entry point and its NetworkPolicy does not admit the namer.
+    pub(super) fn element_reference(
+        &mut self,
+        vpath: &YamlPath,
+        target: &str,
+        patterns: &[String],
+        owner: usize,
+        components: &[Component],
+    ) {
+        let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+        match components.iter().position(|c| c.name == target) {
+            None => {
+                let help = self.suggestions.did_you_mean(target, &names).or_else(|| {
+                    let listed = some_of(names.iter().copied());
+                    Some(format!("components in this spec: {listed}"))
+                });
+                self.err(
+                    vpath,
+                    format!("`{target}` is not a component of this spec"),
+                    "no such component",
+                    help,
+                );
+            }
+            Some(t) if t == owner => self.err(
+                vpath,
+                format!("component `{target}` refers to itself"),
+                "self reference",
+                Some("name another component".into()),
+            ),
+            Some(t) if !patterns.contains(&components[t].pattern) => self.err(
+                vpath,
+                format!(
+                    "`{target}` is a {}, which this key does not take",
+                    components[t].pattern
+                ),
+                "wrong kind of component",
+                Some(format!("it takes a component of {}", patterns.join(", "))),
+            ),
+            Some(_) => {}
         }
     }
 
@@ -335,4 +394,37 @@ impl<'a> Resolver<'a> {
         }
         out
     }
+}
+
+/// The component names held by the `component` keys of list elements, with their place
+/// inside `params` (`objectives`, 0, `component`) and the patterns the key accepts.
+pub(super) fn element_references<'v>(
+    defs: &'v [ParamDef],
+    params: &'v BTreeMap<String, Value>,
+) -> Vec<(Vec<Seg>, &'v str, &'v [String])> {
+    let mut out = Vec::new();
+    for def in defs {
+        let ParamKind::List { fields, .. } = &def.kind else {
+            continue;
+        };
+        let Some(list) = params.get(&def.name).and_then(Value::as_array) else {
+            continue;
+        };
+        for field in fields {
+            let ParamKind::Component { patterns } = &field.kind else {
+                continue;
+            };
+            for (n, element) in list.iter().enumerate() {
+                if let Some(target) = element.get(&field.name).and_then(Value::as_str) {
+                    let at = vec![
+                        Seg::Key(def.name.clone()),
+                        Seg::Index(n),
+                        Seg::Key(field.name.clone()),
+                    ];
+                    out.push((at, target, patterns.as_slice()));
+                }
+            }
+        }
+    }
+    out
 }

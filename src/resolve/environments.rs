@@ -233,6 +233,18 @@ impl Resolver<'_> {
                 }
             }
         }
+        if self.errors.len() == before {
+            let owner = components.iter().position(|t| t.name == c.name);
+            let refs = super::components::element_references(&pattern.params, overrides);
+            for (at, target, patterns) in refs {
+                let vpath = at.iter().fold(path.clone(), |p, seg| match seg {
+                    crate::source::Seg::Key(k) => p.key(k),
+                    crate::source::Seg::Index(n) => p.index(*n),
+                });
+                let owner = owner.unwrap_or(usize::MAX);
+                self.element_reference(&vpath, target, patterns, owner, components);
+            }
+        }
         if self.errors.len() > before {
             return false;
         }

@@ -163,6 +163,9 @@ impl<'a> Resolver<'a> {
                 seen.insert(&c.name, i);
             }
             let pattern = self.pattern(&path.key("pattern"), &c.pattern, false);
+            if pattern.is_some_and(|p| p.one_per_system) {
+                self.one_per_system(&list, &path, i);
+            }
             let params = pattern
                 .map(|p| self.params(&path.key("params"), p, &c.params))
                 .unwrap_or_default();
@@ -225,7 +228,12 @@ impl<'a> Resolver<'a> {
                     images,
                 });
             }
-            let generated = c.image.is_none();
+            // The image given, else the off-the-shelf one the pattern runs (monitoring).
+            let image = c
+                .image
+                .clone()
+                .or_else(|| pattern.and_then(|p| p.image.clone()));
+            let generated = image.is_none();
             if generated && pattern.is_some() && !self.catalog.has_service(&c.pattern) {
                 self.err(
                     &path.key("pattern"),
@@ -282,8 +290,7 @@ impl<'a> Resolver<'a> {
                 name: c.name.clone(),
                 pattern: c.pattern.clone(),
                 params,
-                image: c
-                    .image
+                image: image
                     .clone()
                     .or_else(|| programs.first().map(|p| p.image.clone()))
                     .unwrap_or_else(|| format!("{registry}/{}:{version}", c.name)),
@@ -295,7 +302,7 @@ impl<'a> Resolver<'a> {
                 container_needs,
                 uses: Vec::new(),
                 used_by: Vec::new(),
-                version: match &c.image {
+                version: match &image {
                     None => Some(version.clone()),
                     Some(image) => crate::reference::version_label(image).map(String::from),
                 },
@@ -324,6 +331,27 @@ impl<'a> Resolver<'a> {
             shared_programs,
             environments,
         }
+    }
+
+    /// A pattern declared `onePerSystem` (monitoring) refused on its second component, at
+    /// that component's `pattern:`, naming the line of the first.
+    fn one_per_system(&mut self, list: &YamlPath, path: &YamlPath, i: usize) {
+        let spec: &'a LoadedSpec = self.spec;
+        let components = &spec.doc.spec.components;
+        let id = &components[i].pattern;
+        let Some(first) = components[..i].iter().position(|c| &c.pattern == id) else {
+            return;
+        };
+        let (line, _) = self.first_line(&list.index(first).key("pattern"));
+        self.err(
+            &path.key("pattern"),
+            format!("a system has at most one `{id}` component"),
+            "second of its pattern",
+            Some(format!(
+                "`{}` on line {line} is the system's `{id}` already; remove this one or merge their parameters",
+                components[first].name
+            )),
+        );
     }
 
     /// `image:` stands for one program; a pattern generating several needs each built.

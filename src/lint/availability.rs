@@ -1,7 +1,8 @@
 //! "The Myth of Optional Components": what others depend on is not optional. DDS104 reads
 //! the rendered objects: the pods behind the Service of a component others call must be
 //! two or more (the Deployment's or StatefulSet's replicas, or the floor of its
-//! HorizontalPodAutoscaler) and covered by a PodDisruptionBudget. DDS105 reads a
+//! HorizontalPodAutoscaler). That two or more pods have a PodDisruptionBudget is already
+//! an invariant of every render (`verify/invariants`, `disruption-budget`). DDS105 reads a
 //! replicated service's cache tier: its loss sends every request it answered to the
 //! replicas, which must be able to grow or to shed load, and one cache replica is lost at
 //! every node drain.
@@ -40,8 +41,6 @@ struct Index<'a> {
     workloads: HashMap<&'a str, Vec<&'a Object>>,
     /// Autoscalers by the kind and name of what they scale.
     scalers: HashMap<(&'a str, &'a str), &'a Object>,
-    /// Disruption budgets by the name label they select (`""` for one that selects none).
-    budgets: HashMap<&'a str, Vec<&'a Object>>,
 }
 
 impl<'a> Index<'a> {
@@ -50,7 +49,6 @@ impl<'a> Index<'a> {
             services: HashMap::new(),
             workloads: HashMap::new(),
             scalers: HashMap::new(),
-            budgets: HashMap::new(),
         };
         for o in objects {
             match o.kind() {
@@ -64,12 +62,6 @@ impl<'a> Index<'a> {
                     {
                         index.scalers.entry((kind, name)).or_insert(o);
                     }
-                }
-                "PodDisruptionBudget" => {
-                    let app = o.value["spec"]["selector"]["matchLabels"][NAME]
-                        .as_str()
-                        .unwrap_or("");
-                    index.budgets.entry(app).or_default().push(o);
                 }
                 kind if WORKLOADS.contains(&kind) => {
                     let app = o
@@ -112,7 +104,7 @@ fn callee(cx: &Context<'_>, index: &Index<'_>, c: &Component, out: &mut Vec<Find
         return;
     };
     let selector = &service.value["spec"]["selector"];
-    let mut workloads: Vec<&Object> = Index::candidates(&index.workloads, selector)
+    let workloads: Vec<&Object> = Index::candidates(&index.workloads, selector)
         .into_iter()
         .filter(|o| {
             o.pod_template()
@@ -122,8 +114,6 @@ fn callee(cx: &Context<'_>, index: &Index<'_>, c: &Component, out: &mut Vec<Find
     if workloads.is_empty() {
         return;
     }
-    // Map order is not output order: the findings below only count, but keep them exact.
-    workloads.sort_by_key(|o| (o.kind(), o.name()));
     let callers = c
         .used_by
         .iter()
@@ -142,27 +132,6 @@ fn callee(cx: &Context<'_>, index: &Index<'_>, c: &Component, out: &mut Vec<Find
             label: "1 replica".into(),
             fix: "run 2 or more replicas (`replicas: 2`)".into(),
             path: cx.at_param(c, "replicas"),
-        });
-        // A budget could not keep one pod up through a drain: the finding above says it.
-        return;
-    }
-    let budgeted = workloads.iter().all(|w| {
-        let labels = &w.pod_template().expect("a workload")["metadata"]["labels"];
-        Index::candidates(&index.budgets, labels)
-            .into_iter()
-            .any(|o| selects(&o.value["spec"]["selector"]["matchLabels"], labels))
-    });
-    if !budgeted {
-        out.push(Finding {
-            rule: rule("DDS104").expect("a rule"),
-            component: Some(c.name.clone()),
-            message: format!(
-                "`{}` is called by {callers} but no PodDisruptionBudget covers its pods: a node drain may evict them all at once",
-                c.name
-            ),
-            label: "no PodDisruptionBudget".into(),
-            fix: "render a PodDisruptionBudget with `maxUnavailable: 1` for its pods (the `k8s/disruption-budget` partial does)".into(),
-            path: cx.at_name(c),
         });
     }
 }

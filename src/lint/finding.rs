@@ -108,8 +108,12 @@ impl fmt::Display for Located {
 impl std::error::Error for Located {}
 
 impl Diagnostic for Located {
+    /// The header above the snippet: `DDS106 error: bulk-deletion`.
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.rule.id))
+        Some(Box::new(format!(
+            "{} {}: {}",
+            self.rule.id, self.rule.severity, self.rule.name
+        )))
     }
 
     fn severity(&self) -> Option<miette::Severity> {

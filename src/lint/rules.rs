@@ -83,7 +83,7 @@ pub const RULES: &[Rule] = &[
         name: "fragile-callee",
         severity: Severity::Warning,
         section: "The Myth of Optional Components",
-        summary: "a component others call runs a single replica, or has no PodDisruptionBudget",
+        summary: "a component others call runs a single replica",
     },
     Rule {
         id: "DDS105",

@@ -215,6 +215,11 @@ fn an_entry_point_without_an_absence_alert_is_noted_and_callees_are_not() {
     );
     let batch = report("    - name: census\n      pattern: coordinated-batch\n");
     assert_eq!(of(&batch, "DDS108"), Vec::<String>::new());
+    let watched = report(&format!(
+        "{}    - name: watch\n      pattern: monitoring\n",
+        service("a", "")
+    ));
+    assert_eq!(of(&watched, "DDS108"), Vec::<String>::new());
 }
 
 #[test]

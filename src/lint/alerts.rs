@@ -15,8 +15,7 @@ pub(super) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let fix = if cx.catalog.pattern(MONITORING).is_some() {
-        "add a `monitoring` component: it alerts when an entry point receives no requests"
-            .to_string()
+        "add a `monitoring` component (it alerts when an entry point receives no requests), or alert on a zero or absent request rate elsewhere and silence DDS108 saying where".to_string()
     } else {
         "alert when the request rate of the component is zero or absent (`http_requests_total`), then silence DDS108 saying where the alert lives".to_string()
     };

@@ -451,3 +451,28 @@ fn a_new_project_of_every_pattern_passes_the_lint_its_ci_runs() {
         );
     }
 }
+
+#[test]
+fn docs_lint_md_describes_every_rule_with_its_name_severity_and_section() {
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lint.md"))
+        .unwrap();
+    for rule in lint::RULES {
+        let row = format!(
+            "| [{}](#{}) | {} | {} | {} |",
+            rule.id,
+            rule.id.to_lowercase(),
+            rule.name,
+            rule.severity,
+            rule.section
+        );
+        assert!(docs.contains(&row), "docs/lint.md lacks the row `{row}`");
+        assert!(
+            docs.contains(&format!(
+                "### {}\n\n**{}** ({}",
+                rule.id, rule.name, rule.severity
+            )),
+            "docs/lint.md lacks the section of {}",
+            rule.id
+        );
+    }
+}

@@ -75,6 +75,28 @@ fn retries_multiplying_along_a_path_are_reported_with_the_path_and_factor() {
 }
 
 #[test]
+fn a_function_in_front_never_retries_so_the_first_service_keeps_its_attempts() {
+    let function = "    - name: hook\n      pattern: function\n      params: {decorates: a}\n";
+    let r = report(&format!("{function}{}", chain("replicas: 2")));
+    assert_eq!(
+        of(&r, "DDS101"),
+        [
+            "9:27 retries multiply along `hook` → `a` → `b` → `c` → `d`: one request to `hook` may reach `d` 27 times (1 × 3 × 3 × 3 attempts)"
+        ]
+    );
+    let fix = &r
+        .findings
+        .iter()
+        .find(|f| f.rule.id == "DDS101")
+        .unwrap()
+        .fix;
+    assert_eq!(
+        fix,
+        "retry at one layer: set `callAttempts: 1` on `b` and `c`, so only `a` retries"
+    );
+}
+
+#[test]
 fn retries_at_one_layer_do_not_multiply() {
     let r = report(&chain("replicas: 2, callAttempts: 1"));
     assert_eq!(of(&r, "DDS101"), Vec::<String>::new());

@@ -9,6 +9,8 @@
 //! `callAttemptTimeoutMs` and `callDeadlineMs`. The budget bounds retries once it has
 //! filled; the attempts multiply before it has, and the budget is per replica.
 
+use std::collections::HashSet;
+
 use crate::model::Component;
 use crate::params::ParamKind;
 
@@ -157,13 +159,11 @@ fn amplification(
             continue;
         }
         let mut path = vec![start];
-        let mut seen = vec![false; components.len()];
-        seen[start] = true;
+        let mut seen = HashSet::from([start]);
         while let Some(next) = best[*path.last().expect("not empty")].1 {
-            if seen[next] {
+            if !seen.insert(next) {
                 break;
             }
-            seen[next] = true;
             path.push(next);
         }
         let callers = &path[..path.len() - 1];
@@ -176,22 +176,25 @@ fn amplification(
             .map(|&i| format!("`{}`", components[i].name))
             .collect();
         let last = &components[*path.last().expect("not empty")].name;
-        let inner: Vec<String> = callers[1..]
+        // Retry at one layer: the first caller that retries keeps its attempts.
+        let retriers: Vec<&str> = callers
             .iter()
             .filter(|&&i| policies[i].is_some_and(|p| p.attempts > 1))
-            .map(|&i| format!("`{}`", components[i].name))
+            .map(|&i| components[i].name.as_str())
             .collect();
-        let fix = if inner.is_empty() {
-            format!(
-                "retry at one layer: lower `callAttempts` of `{}` so the product stays below {AMPLIFICATION_LIMIT}",
-                c.name
-            )
-        } else {
-            format!(
-                "retry at one layer: set `callAttempts: 1` on {}, so only `{}` retries",
-                inner.join(" and "),
-                c.name
-            )
+        let fix = match retriers.split_first() {
+            Some((keep, inner)) if !inner.is_empty() => format!(
+                "retry at one layer: set `callAttempts: 1` on {}, so only `{keep}` retries",
+                inner
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+            Some((keep, _)) => format!(
+                "lower `callAttempts` of `{keep}` so the product stays below {AMPLIFICATION_LIMIT}"
+            ),
+            None => format!("lower the attempts along the path below {AMPLIFICATION_LIMIT}"),
         };
         let first = &edges[start][0];
         let param = edges[start]

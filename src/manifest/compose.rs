@@ -86,11 +86,14 @@ pub fn compose(parsed: Parsed, system: &System) -> Result<SpecChecked<Vec<Object
             });
         }
         for expose in &patch.doc.expose {
-            for object in objects
-                .iter_mut()
-                .filter(|o| o.component.as_deref() == Some(host.name.as_str()))
-            {
-                follow_exposed(object, expose, &decorated, system);
+            for object in objects.iter_mut() {
+                if object.component.as_deref() == Some(host.name.as_str()) {
+                    follow_exposed(object, expose, &decorated, system);
+                } else if expose.from == ExposeTo::Clients && object.kind() == "NetworkPolicy" {
+                    // Whoever may send to the host's application may send to the
+                    // attachment's port too: its egress to those pods opens the port.
+                    open_egress(&mut object.value["spec"], expose, &decorated);
+                }
             }
         }
     }
@@ -282,6 +285,29 @@ fn admit(policy: &mut Value, expose: &Expose, monitoring: &str) {
     }
 }
 
+/// Adds the exposed port to each egress rule of a caller's policy that reaches the
+/// decorated pods on listed ports (a rule without ports already allows every port).
+fn open_egress(policy: &mut Value, expose: &Expose, decorated: &[Map<String, Value>]) {
+    let Some(rules) = policy["egress"].as_array_mut() else {
+        return;
+    };
+    for rule in rules.iter_mut() {
+        let reaches = rule["to"].as_array().is_some_and(|peers| {
+            peers.iter().any(|p| {
+                p.get("namespaceSelector").is_none()
+                    && selects(&p["podSelector"]["matchLabels"], decorated)
+            })
+        });
+        if reaches && rule["ports"].is_array() {
+            push(
+                rule,
+                "ports",
+                json!({"port": expose.port, "protocol": "TCP"}),
+            );
+        }
+    }
+}
+
 fn push(pod: &mut Value, key: &str, item: Value) {
     if !pod[key].is_array() {
         pod[key] = Value::Array(Vec::new());
@@ -334,6 +360,19 @@ mod tests {
             bare["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
             "obs"
         );
+    }
+
+    #[test]
+    fn a_callers_egress_to_the_decorated_pods_opens_the_exposed_port() {
+        let pod: Map<String, Value> =
+            serde_json::from_value(json!({"app.kubernetes.io/name": "b"})).unwrap();
+        let mut caller = json!({"egress": [
+            {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "b"}}}], "ports": [{"port": 8080, "protocol": "TCP"}]},
+            {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "c"}}}], "ports": [{"port": 8080, "protocol": "TCP"}]},
+        ]});
+        open_egress(&mut caller, &expose(ExposeTo::Clients), &[pod]);
+        assert_eq!(caller["egress"][0]["ports"][1]["port"], 8443);
+        assert_eq!(caller["egress"][1]["ports"].as_array().unwrap().len(), 1);
     }
 
     #[test]

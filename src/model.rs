@@ -354,6 +354,7 @@ impl System {
             "crate_ident": crate_ident(&c.name),
             "pattern": c.pattern,
             "image": c.image,
+            "images": c.programs.iter().map(|p| (p.key().to_string(), json!(p.image))).collect::<serde_json::Map<_, _>>(),
             "generated": c.generated,
             "port": c
                 .port_param

@@ -151,6 +151,36 @@ smoke_pipeline_stage() {
   return $status
 }
 
+# smoke_ambassador_split BINARY: the shared contract of the splitting ambassador, whose
+# every path goes to an upstream: both upstreams are one stand-in on a free loopback port
+# answering every request 404 with a JSON `not_found` (what the contract wants for an
+# unmatched path, passed through).
+smoke_ambassador_split() {
+  local port pid status=0
+  port=$(( 26000 + RANDOM % 6000 ))
+  python3 -c '
+import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"{\"error\":\"not_found\"}"
+        self.send_response(404)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+' "$port" &
+  pid=$!
+  PRIMARY_URL="http://127.0.0.1:$port" EXPERIMENT_URL="http://127.0.0.1:$port" \
+    bash scripts/smoke-service.sh "$1" - || status=1
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  return $status
+}
+
 build_workspaces() {
   export CARGO_TARGET_DIR="$repo/target/generated"
   # Some generated crates build against system tools (protoc, say); the backends' packages
@@ -212,6 +242,15 @@ build_workspaces() {
       elif [ -f "$ws/$service/src/fencing.rs" ]; then
         # a leader-election fence: a resource nobody wrote is an empty ledger
         bash scripts/smoke-service.sh "$bin" /v1/resources/smoke '"entries":[]' /v1/resources || ok=1
+      elif [ -f "$ws/$service/src/assign.rs" ] && [ -f "$ws/$service/src/shadow.rs" ]; then
+        # the splitting ambassador forwards every path: its upstream is a stand-in
+        # (scripts/e2e/ambassador.sh runs the split, the stickiness and the shadow)
+        smoke_ambassador_split "$bin" || ok=1
+      elif [ -f "$ws/$service/src/forward.rs" ] && grep -qs 'copy_bidirectional' "$ws/$service/src/forward.rs"; then
+        # the brokering ambassador: its HTTP contract on PORT, the forwarded port beside it
+        # (an endpoint nothing listens on; scripts/e2e/ambassador.sh forwards to redis)
+        BROKER_ENDPOINT=127.0.0.1:9 BROKER_LISTEN_PORT=$(( 32000 - RANDOM % 500 )) \
+          bash scripts/smoke-service.sh "$bin" - || ok=1
       elif [ "$service" = echo-sidecar ]; then
         bash scripts/smoke-service.sh "$bin" /v1/echo/smoke '"text":"smoke"' /v1/nothing || ok=1
       elif [ -f "$ws/$service/src/corpus.rs" ]; then

@@ -16,7 +16,7 @@
 #      generated, with the rendered Cargo.lock (--locked --offline after one fetch), sharing
 #      one CARGO_TARGET_DIR; then each generated service is started on 127.0.0.1 and
 #      checked from outside (scripts/smoke-service.sh), and a service with `calls:`
-#      against its real upstream (scripts/upstream-call.sh)
+#      against its real upstream (scripts/upstream-call.sh), while the next workspace builds
 #   5. each pattern's end-to-end test (scripts/e2e/): its generated programs on 127.0.0.1
 #      against the real backends it is about, installed from Debian's packages
 #   6. the generated README's shell blocks and the steps `dpatterns new` prints, run as a
@@ -181,8 +181,119 @@ HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
   return $status
 }
 
+# smoke_workspace WS BINDIR: each generated program of the workspace WS (components'
+# crates, several per multi-program pattern, and the shared crates of attached patterns),
+# run from BINDIR as a process and checked from outside.
+smoke_workspace() {
+  local ws="$1" bindir="$2" ok=0
+  echo "--- programs of $ws"
+  # Each generated program (components' crates, several per multi-program pattern, and
+  # the shared crates of attached patterns), run as a process and checked from outside.
+  local service bin
+  for service in "$ws"/*/; do
+    service="$(basename "$service")"
+    [ "$service" = common ] && continue
+    bin="$bindir/$service"
+    if [ -f "$ws/$service/src/dictionary.rs" ]; then
+      # a replicated service: its words route, and SIGTERM during a slow batch lookup
+      SLOW_POST=/v1/lookups bash scripts/smoke-service.sh "$bin" || ok=1
+    elif [ -f "$ws/$service/src/barrier.rs" ]; then
+      # a coordinated batch: a Job's program, not a server; run as its Jobs run it
+      bash scripts/smoke-batch.sh "$bin" || ok=1
+    elif grep -qs '"x-dpatterns-hops"' "$ws/$service/src/host.rs"; then
+      # a function: its route is POST / and may deliver to another process; the host's
+      # events, decorator, pipeline and hop limit are scripts/e2e/function.sh's
+      echo "smoke: $service: a function, POST / checked end to end"
+      bash scripts/smoke-service.sh "$bin" - || ok=1
+    elif [ -f "$ws/$service/src/election.rs" ]; then
+      # a leader-election candidate: its status route answers without a store (a
+      # follower that cannot campaign yet); scripts/e2e/leader-election.sh runs the election
+      bash scripts/smoke-service.sh "$bin" /v1/ownership '"owner":false' /v1/ownership/none || ok=1
+    elif [ -f "$ws/$service/src/fencing.rs" ]; then
+      # a leader-election fence: a resource nobody wrote is an empty ledger
+      bash scripts/smoke-service.sh "$bin" /v1/resources/smoke '"entries":[]' /v1/resources || ok=1
+    elif [ -f "$ws/$service/src/assign.rs" ] && [ -f "$ws/$service/src/shadow.rs" ]; then
+      # the splitting ambassador forwards every path: its upstream is a stand-in
+      # (scripts/e2e/ambassador.sh runs the split, the stickiness and the shadow)
+      smoke_ambassador_split "$bin" || ok=1
+    elif [ -f "$ws/$service/src/forward.rs" ] && grep -qs 'copy_bidirectional' "$ws/$service/src/forward.rs"; then
+      # the brokering ambassador: its HTTP contract on PORT, the forwarded port beside it
+      # (an endpoint nothing listens on; scripts/e2e/ambassador.sh forwards to redis)
+      BROKER_ENDPOINT=127.0.0.1:9 BROKER_LISTEN_PORT=$(( 32000 - RANDOM % 500 )) \
+        bash scripts/smoke-service.sh "$bin" - || ok=1
+    elif [ "$service" = echo-sidecar ]; then
+      bash scripts/smoke-service.sh "$bin" /v1/echo/smoke '"text":"smoke"' /v1/nothing || ok=1
+    elif [ -f "$ws/$service/src/corpus.rs" ]; then
+      # a scatter-gather leaf: alone it holds the whole example corpus (LEAVES=1)
+      LEAVES=1 bash scripts/smoke-service.sh "$bin" '/v1/leaf/search?q=leaf' '"id":"doc-03"' /v1/nothing || ok=1
+    elif [ -f "$ws/$service/src/gather.rs" ]; then
+      # a scatter-gather root answers by calling its leaves (scripts/e2e/scatter-gather.sh
+      # runs it with them); alone, only the shared contract is checked.
+      LEAF_URLS=http://127.0.0.1:9 bash scripts/smoke-service.sh "$bin" - || ok=1
+    elif [ -f "$ws/$service/src/rollout.rs" ] && [ -f "$ws/$service/src/limiter.rs" ]; then
+      # an inference gateway: /v1/models lists its settings' models without a model
+      # server; scripts/e2e/inference-service.sh runs it against a stub model server
+      MODEL=smoke-model MODEL_URL=http://127.0.0.1:9 \
+        bash scripts/smoke-service.sh "$bin" /v1/models '"id":"smoke-model"' /v1/nothing || ok=1
+    elif [ -f "$ws/$service/src/store.rs" ] && [ -f "$ws/$service/src/api.rs" ]; then
+      # a sharded service's shard: it reports its name (POD_NAME) and the keys it holds
+      bash scripts/smoke-service.sh "$bin" /v1/shard '"shard":"smoke-0"' /v1/items/absent || ok=1
+    elif [ -f "$ws/$service/src/hooks.rs" ] && [ -f "$ws/$service/src/kinds.rs" ]; then
+      # an event-pipeline stage: no route of its own, ready once its broker answers, so
+      # it gets a redis-server on loopback for the time of the check
+      smoke_pipeline_stage "$bin" || ok=1
+    elif [ -f "$ws/$service/src/directory.rs" ] && [ -f "$ws/$service/src/contract.rs" ]; then
+      # a work-queue source: the book's ItemList from a directory holding one item
+      items="$(mktemp -d)" && printf '{"text": "smoke"}' >"$items/smoke.json"
+      SOURCE=directory SOURCE_DIRECTORY="$items" \
+        bash scripts/smoke-service.sh "$bin" /api/v1/items '"items":["smoke.json"]' /api/v1/items/no-such-item || ok=1
+      rm -rf "$items"
+    elif [ -f "$ws/$service/src/one_shot.rs" ]; then
+      # a work-queue worker as a Job's pod: the item at WORK_ITEM_FILE, result on stdout,
+      # exit 0 (queue mode needs redis: scripts/e2e/work-queue.sh)
+      item="$(mktemp)" && printf '{"text": "smoke test"}' >"$item"
+      WORK_QUEUE_MODE=jobs WORK_ITEM_FILE="$item" timeout 20 "$bin" 2>/dev/null | grep -q '"words":2' ||
+        { echo "smoke: $service: the one-shot worker did not process its item"; ok=1; }
+      rm -f "$item"
+    elif [ -f "$ws/$service/src/plan.rs" ] && [ -f "$ws/$service/src/cluster.rs" ]; then
+      # a work-queue manager needs a Kubernetes API; its plan is unit-tested, its Jobs in job.rs
+      echo "smoke: $service: skipped, it needs a Kubernetes API server"
+    else
+      # pair's front answers by calling back, and back by calling redis, a sharded
+      # service's router by calling its shards (scripts/e2e/sharded-service.sh runs it
+      # with them): without them only the contract every program shares is checked.
+      echo "smoke: $service: route skipped, it needs another process"
+      bash scripts/smoke-service.sh "$bin" - || ok=1
+    fi
+  done
+  # A service whose spec says `calls:` runs its example call against the real upstream:
+  # the request id reaches the upstream's log, and a stopped upstream opens the breaker.
+  local caller callee
+  for service in "$ws"/*/; do
+    [ -f "$service/src/upstream.rs" ] || continue
+    caller="$(basename "$service")"
+    callee="$(sed -n 's/^pub const UPSTREAM: &str = "\(.*\)";$/\1/p' "$service/src/upstream.rs")"
+    if [ ! -f "$bindir/$callee" ]; then
+      echo "upstream-call: $caller: skipped, $callee is not generated here (image:)"
+      continue
+    fi
+    bash scripts/upstream-call.sh "$bindir/$caller" "$bindir/$callee" || ok=1
+  done
+  return $ok
+}
+
 build_workspaces() {
   export CARGO_TARGET_DIR="$repo/target/generated"
+  local smoke_pid="" smoke_log="" smoke_dir=""
+  # The programs of the workspace built before, when their checks are running: wait for
+  # them and print their report.
+  finish_smoke() {
+    [ -n "$smoke_pid" ] || return 0
+    wait "$smoke_pid" || ok=1
+    cat "$smoke_log"
+    rm -rf "$smoke_log" "$smoke_dir"
+    smoke_pid=""
+  }
   # Some generated crates build against system tools (protoc, say); the backends' packages
   # and those tools come from the same list.
   bash scripts/install-backends.sh || return 1
@@ -217,99 +328,22 @@ build_workspaces() {
         fi
     ) || { ok=1; continue; }
     otel_checked=yes
-    # Each generated program (components' crates, several per multi-program pattern, and
-    # the shared crates of attached patterns), run as a process and checked from outside.
-    local service bin
+    # The programs are checked while the next workspace builds: from a copy of its
+    # binaries (the next build may write a program of the same name), one workspace's
+    # checks at a time, their report printed whole when they end.
+    local bindir service
+    bindir="$(mktemp -d)"
     for service in "$ws"/*/; do
       service="$(basename "$service")"
-      [ "$service" = common ] && continue
-      bin="$CARGO_TARGET_DIR/debug/$service"
-      if [ -f "$ws/$service/src/dictionary.rs" ]; then
-        # a replicated service: its words route, and SIGTERM during a slow batch lookup
-        SLOW_POST=/v1/lookups bash scripts/smoke-service.sh "$bin" || ok=1
-      elif [ -f "$ws/$service/src/barrier.rs" ]; then
-        # a coordinated batch: a Job's program, not a server; run as its Jobs run it
-        bash scripts/smoke-batch.sh "$bin" || ok=1
-      elif grep -qs '"x-dpatterns-hops"' "$ws/$service/src/host.rs"; then
-        # a function: its route is POST / and may deliver to another process; the host's
-        # events, decorator, pipeline and hop limit are scripts/e2e/function.sh's
-        echo "smoke: $service: a function, POST / checked end to end"
-        bash scripts/smoke-service.sh "$bin" - || ok=1
-      elif [ -f "$ws/$service/src/election.rs" ]; then
-        # a leader-election candidate: its status route answers without a store (a
-        # follower that cannot campaign yet); scripts/e2e/leader-election.sh runs the election
-        bash scripts/smoke-service.sh "$bin" /v1/ownership '"owner":false' /v1/ownership/none || ok=1
-      elif [ -f "$ws/$service/src/fencing.rs" ]; then
-        # a leader-election fence: a resource nobody wrote is an empty ledger
-        bash scripts/smoke-service.sh "$bin" /v1/resources/smoke '"entries":[]' /v1/resources || ok=1
-      elif [ -f "$ws/$service/src/assign.rs" ] && [ -f "$ws/$service/src/shadow.rs" ]; then
-        # the splitting ambassador forwards every path: its upstream is a stand-in
-        # (scripts/e2e/ambassador.sh runs the split, the stickiness and the shadow)
-        smoke_ambassador_split "$bin" || ok=1
-      elif [ -f "$ws/$service/src/forward.rs" ] && grep -qs 'copy_bidirectional' "$ws/$service/src/forward.rs"; then
-        # the brokering ambassador: its HTTP contract on PORT, the forwarded port beside it
-        # (an endpoint nothing listens on; scripts/e2e/ambassador.sh forwards to redis)
-        BROKER_ENDPOINT=127.0.0.1:9 BROKER_LISTEN_PORT=$(( 32000 - RANDOM % 500 )) \
-          bash scripts/smoke-service.sh "$bin" - || ok=1
-      elif [ "$service" = echo-sidecar ]; then
-        bash scripts/smoke-service.sh "$bin" /v1/echo/smoke '"text":"smoke"' /v1/nothing || ok=1
-      elif [ -f "$ws/$service/src/corpus.rs" ]; then
-        # a scatter-gather leaf: alone it holds the whole example corpus (LEAVES=1)
-        LEAVES=1 bash scripts/smoke-service.sh "$bin" '/v1/leaf/search?q=leaf' '"id":"doc-03"' /v1/nothing || ok=1
-      elif [ -f "$ws/$service/src/gather.rs" ]; then
-        # a scatter-gather root answers by calling its leaves (scripts/e2e/scatter-gather.sh
-        # runs it with them); alone, only the shared contract is checked.
-        LEAF_URLS=http://127.0.0.1:9 bash scripts/smoke-service.sh "$bin" - || ok=1
-      elif [ -f "$ws/$service/src/rollout.rs" ] && [ -f "$ws/$service/src/limiter.rs" ]; then
-        # an inference gateway: /v1/models lists its settings' models without a model
-        # server; scripts/e2e/inference-service.sh runs it against a stub model server
-        MODEL=smoke-model MODEL_URL=http://127.0.0.1:9 \
-          bash scripts/smoke-service.sh "$bin" /v1/models '"id":"smoke-model"' /v1/nothing || ok=1
-      elif [ -f "$ws/$service/src/store.rs" ] && [ -f "$ws/$service/src/api.rs" ]; then
-        # a sharded service's shard: it reports its name (POD_NAME) and the keys it holds
-        bash scripts/smoke-service.sh "$bin" /v1/shard '"shard":"smoke-0"' /v1/items/absent || ok=1
-      elif [ -f "$ws/$service/src/hooks.rs" ] && [ -f "$ws/$service/src/kinds.rs" ]; then
-        # an event-pipeline stage: no route of its own, ready once its broker answers, so
-        # it gets a redis-server on loopback for the time of the check
-        smoke_pipeline_stage "$bin" || ok=1
-      elif [ -f "$ws/$service/src/directory.rs" ] && [ -f "$ws/$service/src/contract.rs" ]; then
-        # a work-queue source: the book's ItemList from a directory holding one item
-        items="$(mktemp -d)" && printf '{"text": "smoke"}' >"$items/smoke.json"
-        SOURCE=directory SOURCE_DIRECTORY="$items" \
-          bash scripts/smoke-service.sh "$bin" /api/v1/items '"items":["smoke.json"]' /api/v1/items/no-such-item || ok=1
-        rm -rf "$items"
-      elif [ -f "$ws/$service/src/one_shot.rs" ]; then
-        # a work-queue worker as a Job's pod: the item at WORK_ITEM_FILE, result on stdout,
-        # exit 0 (queue mode needs redis: scripts/e2e/work-queue.sh)
-        item="$(mktemp)" && printf '{"text": "smoke test"}' >"$item"
-        WORK_QUEUE_MODE=jobs WORK_ITEM_FILE="$item" timeout 20 "$bin" 2>/dev/null | grep -q '"words":2' ||
-          { echo "smoke: $service: the one-shot worker did not process its item"; ok=1; }
-        rm -f "$item"
-      elif [ -f "$ws/$service/src/plan.rs" ] && [ -f "$ws/$service/src/cluster.rs" ]; then
-        # a work-queue manager needs a Kubernetes API; its plan is unit-tested, its Jobs in job.rs
-        echo "smoke: $service: skipped, it needs a Kubernetes API server"
-      else
-        # pair's front answers by calling back, and back by calling redis, a sharded
-        # service's router by calling its shards (scripts/e2e/sharded-service.sh runs it
-        # with them): without them only the contract every program shares is checked.
-        echo "smoke: $service: route skipped, it needs another process"
-        bash scripts/smoke-service.sh "$bin" - || ok=1
-      fi
+      [ -f "$CARGO_TARGET_DIR/debug/$service" ] && cp "$CARGO_TARGET_DIR/debug/$service" "$bindir/"
     done
-    # A service whose spec says `calls:` runs its example call against the real upstream:
-    # the request id reaches the upstream's log, and a stopped upstream opens the breaker.
-    local caller callee
-    for service in "$ws"/*/; do
-      [ -f "$service/src/upstream.rs" ] || continue
-      caller="$(basename "$service")"
-      callee="$(sed -n 's/^pub const UPSTREAM: &str = "\(.*\)";$/\1/p' "$service/src/upstream.rs")"
-      if [ ! -f "$CARGO_TARGET_DIR/debug/$callee" ]; then
-        echo "upstream-call: $caller: skipped, $callee is not generated here (image:)"
-        continue
-      fi
-      bash scripts/upstream-call.sh "$CARGO_TARGET_DIR/debug/$caller" "$CARGO_TARGET_DIR/debug/$callee" || ok=1
-    done
+    finish_smoke
+    smoke_log="$(mktemp)"
+    smoke_dir="$bindir"
+    smoke_workspace "$ws" "$bindir" >"$smoke_log" 2>&1 &
+    smoke_pid=$!
   done
+  finish_smoke
   return $ok
 }
 stage "generated workspaces: fmt, clippy, test, run" build_workspaces

@@ -4,15 +4,19 @@
 # (`promtool test rules`: each alert fires past its threshold and not below, NoTraffic fires
 # on silence), the rendered Grafana dashboard is JSON with a row per component, and a real
 # Prometheus scrapes the running generated services of the example: after traffic, its
-# query API returns the request counter, labelled by component, pod and namespace.
-# debian: prometheus curl
+# query API returns the request counter, labelled by component, pod and namespace; the
+# example's batch (`ledger`, a coordinated batch) pushes how its map pods ended to a real
+# Pushgateway, which Prometheus scrapes (honor_labels), and BatchRunFailed fires for the
+# failed one.
+# debian: prometheus prometheus-pushgateway redis-server curl
 #
 # The configuration discovers pods through the Kubernetes API, which a test does not have
 # and which Debian's Prometheus is built without; monitoring_static.py therefore writes a
 # COPY in which only the `kubernetes_sd_configs` block becomes static targets carrying the
 # labels Kubernetes discovery gives (so the rendered relabelling runs on them as rendered),
 # the rule file's path points at the extracted alerts.yml, and for the run the intervals are
-# 1s. Everything else is checked and run as rendered.
+# 1s and the Pushgateway's target (its Service's name) is the test's. Everything else is
+# checked and run as rendered.
 # Usage: scripts/e2e/monitoring.sh PROOF
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,7 +47,7 @@ python3 - "$work/shop.json" <<'EOF' || e2e_fail "the rendered dashboard is not w
 import json, sys
 board = json.load(open(sys.argv[1]))
 rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
-assert rows == ["storefront (replicated-service)", "pricing (replicated-service)"], rows
+assert rows == ["storefront (replicated-service)", "pricing (replicated-service)", "ledger (coordinated-batch)"], rows
 exprs = [t["expr"] for p in board["panels"] for t in p.get("targets", [])]
 assert any('status=\\"5xx\\"' in e or 'status="5xx"' in e for e in exprs), exprs
 assert any("histogram_quantile(0.99" in e for e in exprs), exprs
@@ -67,6 +71,8 @@ front_metrics="$(e2e_port)"
 pricing_port="$(e2e_port)"
 pricing_metrics="$(e2e_port)"
 prom_port="$(e2e_port)"
+redis_port="$(e2e_port)"
+pg_port="$(e2e_port)"
 e2e_start pricing env PORT="$pricing_port" METRICS_PORT="$pricing_metrics" DRAIN_SECONDS=0 "$E2E_BIN/pricing"
 e2e_start storefront env PORT="$front_port" METRICS_PORT="$front_metrics" DRAIN_SECONDS=0 \
   UPSTREAM_URL="http://127.0.0.1:$pricing_port" "$E2E_BIN/storefront"
@@ -84,7 +90,30 @@ cat >"$work/targets.json" <<EOF
 ]
 EOF
 python3 "$here/monitoring_static.py" "$work/prometheus.yml" "$work/run.yml" "$work/alerts.yml" \
-  "$work/targets.json" --interval 1s
+  "$work/targets.json" --interval 1s --pushgateway "127.0.0.1:$pg_port"
+
+# The batch: two map pods of `ledger` push as they end, one done (exit 0), one refused
+# (no JOB_COMPLETION_INDEX: exit 2), through common::push.
+e2e_start redis redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no
+e2e_start pushgateway prometheus-pushgateway --web.listen-address="127.0.0.1:$pg_port"
+e2e_wait_tcp "$redis_port"
+e2e_wait_http "http://127.0.0.1:$pg_port/-/ready" 30
+python3 "$here/coordinated-batch_census.py" input 50 "$work/cities.csv"
+push_env=(BATCH_ID="e2e-$$" SHARDS=1 REDIS_URL="redis://127.0.0.1:$redis_port" INPUT_FILE="$work/cities.csv"
+  PUSHGATEWAY_URL="http://127.0.0.1:$pg_port" LOG_FORMAT=json)
+status=0
+env "${push_env[@]}" JOB_COMPLETION_INDEX=0 POD_NAME=ledger-map-0 "$E2E_BIN/ledger" map \
+  >"$work/ledger-map-0.log" 2>&1 || status=$?
+[ "$status" -eq 0 ] || e2e_fail "ledger map 0 exited $status"
+status=0
+env "${push_env[@]}" POD_NAME=ledger-map-1 "$E2E_BIN/ledger" map >"$work/ledger-map-1.log" 2>&1 || status=$?
+[ "$status" -eq 2 ] || e2e_fail "ledger map without an index exited $status, not 2"
+curl -sS -m 5 "http://127.0.0.1:$pg_port/metrics" >"$work/pushed.txt"
+grep -q '^batch_run_success{instance="ledger-map-0",job="ledger"} 1$' "$work/pushed.txt" ||
+  e2e_fail "the Pushgateway has no successful run of ledger-map-0: $(grep batch_run "$work/pushed.txt")"
+grep -q '^batch_run_success{instance="ledger-map-1",job="ledger"} 0$' "$work/pushed.txt" ||
+  e2e_fail "the Pushgateway has no failed run of ledger-map-1: $(grep batch_run "$work/pushed.txt")"
+echo "monitoring: the batch's two map pods pushed their runs (exit 0 and exit 2 kept as exit codes)"
 e2e_start prometheus prometheus --config.file="$work/run.yml" --storage.tsdb.path="$work/tsdb" \
   --web.listen-address="127.0.0.1:$prom_port"
 e2e_wait_http "http://127.0.0.1:$prom_port/-/ready" 30
@@ -135,6 +164,28 @@ dropped = [t for t in data["droppedTargets"] if t["discoveredLabels"]["job"] == 
 assert len(dropped) == 2, dropped
 EOF
 echo "monitoring: 2 targets kept (the ports named metrics), 2 dropped (an http port, another system's pod)"
+
+# The pushed runs through Prometheus (the job and instance they were pushed under), and the
+# alert for the failed one, evaluated by the rendered rule.
+pushed=""
+for _ in $(seq 60); do
+  pushed="$(query 'batch_run_success{job="ledger"}' | python3 -c 'import json,sys
+r = json.load(sys.stdin)["data"]["result"]
+print(" ".join(sorted(m["metric"]["instance"] + "=" + m["value"][1] for m in r)))')"
+  [ "$pushed" = "ledger-map-0=1 ledger-map-1=0" ] && break
+  sleep 0.5
+done
+[ "$pushed" = "ledger-map-0=1 ledger-map-1=0" ] || e2e_fail "Prometheus has the pushed runs as '$pushed'"
+echo "monitoring: Prometheus scraped the pushed runs under their own job and instance: $pushed"
+firing=""
+for _ in $(seq 60); do
+  firing="$(query 'ALERTS{alertname="BatchRunFailed",alertstate="firing"}' |
+    python3 -c 'import json,sys; print(" ".join(m["metric"]["instance"] for m in json.load(sys.stdin)["data"]["result"]))')"
+  [ -n "$firing" ] && break
+  sleep 0.5
+done
+[ "$firing" = "ledger-map-1" ] || e2e_fail "BatchRunFailed fires for '$firing', not ledger-map-1"
+echo "monitoring: BatchRunFailed fires for ledger-map-1 only"
 
 rules_loaded="$(curl -sS -m 5 "$api/rules" | python3 -c 'import json,sys; print(sum(len(g["rules"]) for g in json.load(sys.stdin)["data"]["groups"]))')"
 [ "$rules_loaded" = "$rules" ] || e2e_fail "Prometheus loaded $rules_loaded rules, not $rules"

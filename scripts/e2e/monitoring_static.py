@@ -5,10 +5,12 @@ the rendered relabelling (keep the system's pods and the ports named `metrics`, 
 `component`, `pod`, `namespace`) runs unchanged on them. Debian's Prometheus and promtool
 are built without Kubernetes discovery, and a test has no API server. Also rewritten,
 because they must be: the rule file's path (the pod's mount) and, with --interval, the
-scrape and evaluation intervals (a test cannot wait 30 seconds per scrape). Nothing else
-is touched: the rest of the text is the rendered one, byte for byte.
+scrape and evaluation intervals (a test cannot wait 30 seconds per scrape), and with
+--pushgateway the Pushgateway's target (its Service's name) becomes the test's address.
+Nothing else is touched: the rest of the text is the rendered one, byte for byte.
 
 Usage: python3 monitoring_static.py RENDERED OUT RULES TARGETS_JSON [--interval 1s]
+         [--pushgateway HOST:PORT]
 TARGETS_JSON: [{"target": "127.0.0.1:9090", "labels": {"__meta_...": "..."}}, ...]
 """
 
@@ -26,7 +28,9 @@ def static_block(indent: int, targets: list) -> list:
     return lines
 
 
-def rewrite(text: str, rules: str, targets: list, interval: str | None) -> str:
+def rewrite(
+    text: str, rules: str, targets: list, interval: str | None, pushgateway: str | None
+) -> str:
     lines = text.splitlines()
     out = []
     i = 0
@@ -49,6 +53,8 @@ def rewrite(text: str, rules: str, targets: list, interval: str | None) -> str:
             replaced_rules = True
         elif interval and stripped.startswith(("scrape_interval:", "evaluation_interval:")):
             out.append(" " * indent + stripped.split(":")[0] + ": " + interval)
+        elif pushgateway and stripped.startswith("- targets: [") and "-pushgateway:9091" in stripped:
+            out.append(" " * indent + "- targets: [" + json.dumps(pushgateway) + "]")
         else:
             out.append(line)
         i += 1
@@ -59,11 +65,12 @@ def rewrite(text: str, rules: str, targets: list, interval: str | None) -> str:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    interval = None
-    if "--interval" in args:
-        at = args.index("--interval")
-        interval = args[at + 1]
-        del args[at : at + 2]
+    options = {"--interval": None, "--pushgateway": None}
+    for name in options:
+        if name in args:
+            at = args.index(name)
+            options[name] = args[at + 1]
+            del args[at : at + 2]
     if len(args) != 4:
         raise SystemExit(__doc__)
     rendered, out, rules, targets = args
@@ -72,4 +79,6 @@ if __name__ == "__main__":
     with open(targets, encoding="utf-8") as f:
         target_list = json.load(f)
     with open(out, "w", encoding="utf-8") as f:
-        f.write(rewrite(text, rules, target_list, interval))
+        f.write(
+            rewrite(text, rules, target_list, options["--interval"], options["--pushgateway"])
+        )

@@ -443,6 +443,21 @@ mod tests {
     }
 
     #[test]
+    fn an_off_the_shelf_image_must_be_pinned() {
+        let with_image = |image: &str| -> Pattern {
+            let yaml = format!(
+                "{{id: mon, family: ops, chapter: {{}}, summary: s, intent: i, containers: [], image: '{image}'}}"
+            );
+            serde_yaml::from_str(&yaml).unwrap()
+        };
+        assert_eq!(with_image("quay.io/prometheus/prometheus:v2.55.1").check("mon"), Ok(()));
+        for unpinned in ["quay.io/prometheus/prometheus", "prometheus:latest"] {
+            let err = with_image(unpinned).check("mon").unwrap_err();
+            assert!(err.contains("is not a pinned image reference"), "{unpinned}: {err}");
+        }
+    }
+
+    #[test]
     fn writable_paths_name_their_volume_after_container_and_path() {
         let w = Writable {
             path: "/var/lib/Redis_data/".into(),

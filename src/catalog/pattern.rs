@@ -450,10 +450,16 @@ mod tests {
             );
             serde_yaml::from_str(&yaml).unwrap()
         };
-        assert_eq!(with_image("quay.io/prometheus/prometheus:v2.55.1").check("mon"), Ok(()));
+        assert_eq!(
+            with_image("quay.io/prometheus/prometheus:v2.55.1").check("mon"),
+            Ok(())
+        );
         for unpinned in ["quay.io/prometheus/prometheus", "prometheus:latest"] {
             let err = with_image(unpinned).check("mon").unwrap_err();
-            assert!(err.contains("is not a pinned image reference"), "{unpinned}: {err}");
+            assert!(
+                err.contains("is not a pinned image reference"),
+                "{unpinned}: {err}"
+            );
         }
     }
 

@@ -197,26 +197,15 @@ fn build_doc(
                 },
             )?;
         }
-        let chosen = add_targets(pattern, &component_name, &mut components, catalog, sets)?;
-        let params = ask_params(
-            pattern,
-            &component_name,
-            &components,
+        let mut targets = Targets {
+            components: &mut components,
+            catalog,
             sets,
-            &chosen,
-            prompter.as_deref_mut(),
-        )?;
+        };
+        let params = targets.params(pattern, &component_name, prompter.as_deref_mut())?;
         let mut attach = Vec::new();
         if let Some(a) = attached {
-            let chosen = add_targets(a, &component_name, &mut components, catalog, sets)?;
-            let params = ask_params(
-                a,
-                &component_name,
-                &components,
-                sets,
-                &chosen,
-                prompter.as_deref_mut(),
-            )?;
+            let params = targets.params(a, &component_name, prompter.as_deref_mut())?;
             attach.push(AttachSpec {
                 pattern: a.id.clone(),
                 params,
@@ -305,6 +294,34 @@ fn fresh_name(pattern: &Pattern, taken: &[String]) -> String {
 fn is_set(sets: &Sets, component: &str, param: &str) -> bool {
     sets.iter()
         .any(|((c, p), _)| p == param && c.as_deref().is_none_or(|c| c == component))
+}
+
+/// The spec being built, for the parameters of one more component or attachment.
+struct Targets<'a, 'c> {
+    components: &'a mut Vec<ComponentSpec>,
+    catalog: &'c Catalog,
+    sets: &'a Sets,
+}
+
+impl Targets<'_, '_> {
+    /// The parameters of `pattern` for `component`: the targets its defaults need (added
+    /// to the spec first), then the rest asked, set or left to their defaults.
+    fn params(
+        &mut self,
+        pattern: &Pattern,
+        component: &str,
+        prompter: Ask<'_>,
+    ) -> Result<BTreeMap<String, Value>> {
+        let chosen = add_targets(pattern, component, self.components, self.catalog, self.sets)?;
+        ask_params(
+            pattern,
+            component,
+            self.components,
+            self.sets,
+            &chosen,
+            prompter,
+        )
+    }
 }
 
 /// The components a pattern's parameters must refer to under its defaults (a required

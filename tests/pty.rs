@@ -57,10 +57,14 @@ fn interactive_new_asks_and_writes_the_answers_into_the_spec() {
     s.send_line("shop.example.com").unwrap();
     s.exp_string("? tlsSecret").unwrap();
     s.send_line("").unwrap();
-    // The rest take their defaults: spread, the rate limit, and the book's caching and
-    // TLS tiers (off).
+    // The rest take their defaults: spread, the settings of calls (`calls` itself is not
+    // asked: no earlier component to call), the rate limit, and the book's caching and TLS
+    // tiers (off).
     for param in [
         "spread",
+        "callAttempts",
+        "callAttemptTimeoutMs",
+        "callDeadlineMs",
         "rateLimit",
         "rateLimitBurst",
         "rateLimitKey",

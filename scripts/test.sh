@@ -181,6 +181,37 @@ HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
   return $status
 }
 
+# The sidecar's config-sync is ready once it has written a configuration: it gets a
+# Python file server on loopback as its source for the time of the check.
+smoke_config_sync() {
+  local port dir pid status=0
+  port=$(( 26000 + RANDOM % 6000 ))
+  dir="$(mktemp -d)"
+  printf '{"smoke": true}' >"$dir/settings.json" && mkdir "$dir/out"
+  python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >"$dir/source.log" 2>&1 &
+  pid=$!
+  CONFIG_URL="http://127.0.0.1:$port/settings.json" CONFIG_FILE="$dir/out/settings.json" SYNC_INTERVAL_SECONDS=1 \
+    bash scripts/smoke-service.sh "$1" /v1/config-sync '"has_file":true' /v1/config-sync/none || status=1
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+  return $status
+}
+
+# The sidecar's tls-proxy is ready once it has loaded a certificate: a self-signed one is
+# made for the time of the check (its HTTPS side is scripts/e2e/sidecar.sh's).
+smoke_tls_proxy() {
+  local dir status=0
+  dir="$(mktemp -d)"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 1 -nodes \
+    -subj /CN=localhost -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null || status=1
+  HTTPS_PORT=$(( 26000 + RANDOM % 6000 )) APP_URL=http://127.0.0.1:9 \
+    TLS_CERT_FILE="$dir/tls.crt" TLS_KEY_FILE="$dir/tls.key" \
+    bash scripts/smoke-service.sh "$1" - || status=1
+  rm -rf "$dir"
+  return $status
+}
+
 # smoke_workspace WS BINDIR: each generated program of the workspace WS (components'
 # crates, several per multi-program pattern, and the shared crates of attached patterns),
 # run from BINDIR as a process and checked from outside.
@@ -223,6 +254,12 @@ smoke_workspace() {
         bash scripts/smoke-service.sh "$bin" - || ok=1
     elif [ "$service" = echo-sidecar ]; then
       bash scripts/smoke-service.sh "$bin" /v1/echo/smoke '"text":"smoke"' /v1/nothing || ok=1
+    elif [ -f "$ws/$service/src/notify.rs" ] && [ -f "$ws/$service/src/sync.rs" ]; then
+      # a config-sync sidecar: its status route, once it has synced from a real source
+      smoke_config_sync "$bin" || ok=1
+    elif [ -f "$ws/$service/src/certs.rs" ] && [ -f "$ws/$service/src/gate.rs" ]; then
+      # a TLS proxy sidecar: the shared contract on its ops port, with a certificate
+      smoke_tls_proxy "$bin" || ok=1
     elif [ -f "$ws/$service/src/corpus.rs" ]; then
       # a scatter-gather leaf: alone it holds the whole example corpus (LEAVES=1)
       LEAVES=1 bash scripts/smoke-service.sh "$bin" '/v1/leaf/search?q=leaf' '"id":"doc-03"' /v1/nothing || ok=1

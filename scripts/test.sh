@@ -252,6 +252,21 @@ smoke_workspace() {
       # (an endpoint nothing listens on; scripts/e2e/ambassador.sh forwards to redis)
       BROKER_ENDPOINT=127.0.0.1:9 BROKER_LISTEN_PORT=$(( 32000 - RANDOM % 500 )) \
         bash scripts/smoke-service.sh "$bin" - || ok=1
+    elif [ -f "$ws/$service/src/exposition.rs" ] && [ -f "$ws/$service/src/translate.rs" ]; then
+      # the metrics adapter: no application beside it, so its source is down (the discard
+      # port); scripts/e2e/adapter.sh runs it against statistics
+      STATS_URL=http://127.0.0.1:9/stats \
+        bash scripts/smoke-service.sh "$bin" /v1/source '"up":false' /v1/nothing || ok=1
+    elif [ -f "$ws/$service/src/verdict.rs" ] && [ -f "$ws/$service/src/check.rs" ]; then
+      # the health adapter: a check that fails (the discard port), answered on a port of
+      # its own; scripts/e2e/adapter.sh flips real checks
+      HEALTH_CHECK=tcp:127.0.0.1:9 HEALTH_PORT=$(( 26000 + RANDOM % 6000 )) \
+        bash scripts/smoke-service.sh "$bin" /v1/verdict '"healthy":false' /v1/nothing || ok=1
+    elif [ -f "$ws/$service/src/follow.rs" ] && [ -f "$ws/$service/src/parse.rs" ]; then
+      # the logging adapter, following an empty file; scripts/e2e/adapter.sh rotates one
+      log_file="$(mktemp)"
+      LOG_FILE="$log_file" bash scripts/smoke-service.sh "$bin" /v1/source '"exists":true' /v1/nothing || ok=1
+      rm -f "$log_file"
     elif [ "$service" = echo-sidecar ]; then
       bash scripts/smoke-service.sh "$bin" /v1/echo/smoke '"text":"smoke"' /v1/nothing || ok=1
     elif [ -f "$ws/$service/src/notify.rs" ] && [ -f "$ws/$service/src/sync.rs" ]; then

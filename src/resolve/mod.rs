@@ -191,7 +191,9 @@ impl<'a> Resolver<'a> {
                 let aparams = self.params(&apath.key("params"), apattern, &a.params);
                 if let Some(image) = &a.image {
                     self.image(&apath.key("image"), image);
-                    self.one_image_for_one_program(&apath.key("image"), &a.pattern);
+                    // An attachment runs only the programs its parameters want (`when`): an
+                    // adapter of one kind is one program, which one image can replace.
+                    self.one_image_for_one_program(&apath.key("image"), &a.pattern, Some(&aparams));
                 }
                 let mut images = BTreeMap::new();
                 for source in self.catalog.programs(&a.pattern) {
@@ -246,7 +248,7 @@ impl<'a> Resolver<'a> {
                 );
             }
             if c.image.is_some() && pattern.is_some() {
-                self.one_image_for_one_program(&path.key("image"), &c.pattern);
+                self.one_image_for_one_program(&path.key("image"), &c.pattern, None);
             }
             let sources = if generated {
                 self.catalog.programs(&c.pattern)
@@ -355,8 +357,18 @@ impl<'a> Resolver<'a> {
     }
 
     /// `image:` stands for one program; a pattern generating several needs each built.
-    fn one_image_for_one_program(&mut self, path: &YamlPath, pattern: &str) {
-        let programs = self.catalog.programs(pattern);
+    fn one_image_for_one_program(
+        &mut self,
+        path: &YamlPath,
+        pattern: &str,
+        wanted_by: Option<&BTreeMap<String, serde_json::Value>>,
+    ) {
+        let programs: Vec<_> = self
+            .catalog
+            .programs(pattern)
+            .iter()
+            .filter(|p| wanted_by.is_none_or(|params| p.wanted(params)))
+            .collect();
         if programs.len() > 1 {
             let names: Vec<&str> = programs.iter().filter_map(|p| p.name.as_deref()).collect();
             self.err(

@@ -93,7 +93,8 @@ python3 "$here/monitoring_static.py" "$work/prometheus.yml" "$work/run.yml" "$wo
   "$work/targets.json" --interval 1s --pushgateway "127.0.0.1:$pg_port"
 
 # The batch: two map pods of `ledger` push as they end, one done (exit 0), one refused
-# (no JOB_COMPLETION_INDEX: exit 2), through common::push.
+# (no JOB_COMPLETION_INDEX: exit 2), through common::push, each grouped by its place in the
+# batch (`map-0`, `map`), not by its pod's name (new on every run).
 e2e_start redis redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no
 e2e_start pushgateway prometheus-pushgateway --web.listen-address="127.0.0.1:$pg_port"
 e2e_wait_tcp "$redis_port"
@@ -102,17 +103,18 @@ python3 "$here/coordinated-batch_census.py" input 50 "$work/cities.csv"
 push_env=(BATCH_ID="e2e-$$" SHARDS=1 REDIS_URL="redis://127.0.0.1:$redis_port" INPUT_FILE="$work/cities.csv"
   PUSHGATEWAY_URL="http://127.0.0.1:$pg_port" LOG_FORMAT=json)
 status=0
-env "${push_env[@]}" JOB_COMPLETION_INDEX=0 POD_NAME=ledger-map-0 "$E2E_BIN/ledger" map \
+env "${push_env[@]}" JOB_COMPLETION_INDEX=0 POD_NAME=ledger-2026-11-map-0-x7k2q "$E2E_BIN/ledger" map \
   >"$work/ledger-map-0.log" 2>&1 || status=$?
 [ "$status" -eq 0 ] || e2e_fail "ledger map 0 exited $status"
 status=0
-env "${push_env[@]}" POD_NAME=ledger-map-1 "$E2E_BIN/ledger" map >"$work/ledger-map-1.log" 2>&1 || status=$?
+env "${push_env[@]}" POD_NAME=ledger-2026-11-map-1-p9z3m "$E2E_BIN/ledger" map >"$work/ledger-map-1.log" 2>&1 || status=$?
 [ "$status" -eq 2 ] || e2e_fail "ledger map without an index exited $status, not 2"
 curl -sS -m 5 "http://127.0.0.1:$pg_port/metrics" >"$work/pushed.txt"
-grep -q '^batch_run_success{instance="ledger-map-0",job="ledger"} 1$' "$work/pushed.txt" ||
-  e2e_fail "the Pushgateway has no successful run of ledger-map-0: $(grep batch_run "$work/pushed.txt")"
-grep -q '^batch_run_success{instance="ledger-map-1",job="ledger"} 0$' "$work/pushed.txt" ||
-  e2e_fail "the Pushgateway has no failed run of ledger-map-1: $(grep batch_run "$work/pushed.txt")"
+grep -q '^batch_run_success{instance="map-0",job="ledger"} 1$' "$work/pushed.txt" ||
+  e2e_fail "the Pushgateway has no successful run of map-0: $(grep batch_run "$work/pushed.txt")"
+grep -q '^batch_run_success{instance="map",job="ledger"} 0$' "$work/pushed.txt" ||
+  e2e_fail "the Pushgateway has no failed run of map: $(grep batch_run "$work/pushed.txt")"
+! grep -q 'x7k2q\|p9z3m' "$work/pushed.txt" || e2e_fail "a pod's name is a grouping label"
 echo "monitoring: the batch's two map pods pushed their runs (exit 0 and exit 2 kept as exit codes)"
 e2e_start prometheus prometheus --config.file="$work/run.yml" --storage.tsdb.path="$work/tsdb" \
   --web.listen-address="127.0.0.1:$prom_port"
@@ -172,10 +174,10 @@ for _ in $(seq 60); do
   pushed="$(query 'batch_run_success{job="ledger"}' | python3 -c 'import json,sys
 r = json.load(sys.stdin)["data"]["result"]
 print(" ".join(sorted(m["metric"]["instance"] + "=" + m["value"][1] for m in r)))')"
-  [ "$pushed" = "ledger-map-0=1 ledger-map-1=0" ] && break
+  [ "$pushed" = "map-0=1 map=0" ] && break
   sleep 0.5
 done
-[ "$pushed" = "ledger-map-0=1 ledger-map-1=0" ] || e2e_fail "Prometheus has the pushed runs as '$pushed'"
+[ "$pushed" = "map-0=1 map=0" ] || e2e_fail "Prometheus has the pushed runs as '$pushed'"
 echo "monitoring: Prometheus scraped the pushed runs under their own job and instance: $pushed"
 firing=""
 for _ in $(seq 60); do
@@ -184,8 +186,8 @@ for _ in $(seq 60); do
   [ -n "$firing" ] && break
   sleep 0.5
 done
-[ "$firing" = "ledger-map-1" ] || e2e_fail "BatchRunFailed fires for '$firing', not ledger-map-1"
-echo "monitoring: BatchRunFailed fires for ledger-map-1 only"
+[ "$firing" = "map" ] || e2e_fail "BatchRunFailed fires for '$firing', not the failed map"
+echo "monitoring: BatchRunFailed fires for the failed map pod only"
 
 rules_loaded="$(curl -sS -m 5 "$api/rules" | python3 -c 'import json,sys; print(sum(len(g["rules"]) for g in json.load(sys.stdin)["data"]["groups"]))')"
 [ "$rules_loaded" = "$rules" ] || e2e_fail "Prometheus loaded $rules_loaded rules, not $rules"

@@ -13,7 +13,11 @@
 #   logging: the rendered regex format over a file rotated by rename (an unterminated last
 #     line included) and by truncation: every line comes out once, in order, as a
 #     normalized JSON record (adapter_records.py).
-# debian: prometheus curl python3
+#   redis exporter (tests/fixtures/specs/adapter-kinds.yaml, rendered here): Debian's
+#     build of the upstream exporter (1.45; the manifest pins the image v1.67.0) reads the
+#     rendered environment's variables, answers the rendered probe path, and reports a
+#     real redis-server up, in metrics promtool parses.
+# debian: prometheus prometheus-redis-exporter redis-server curl python3
 # Usage: scripts/e2e/adapter.sh PROOF
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,6 +25,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib.sh"
 
 project="$1/adapter"
+repo="$(cd "$here/../.." && pwd)"
 for host in legacy-ledger legacy-billing legacy-audit; do
   [ -f "$project/k8s/base/$host.yaml" ] || e2e_fail "$project/k8s/base/$host.yaml is not rendered"
 done
@@ -197,3 +202,33 @@ summary=$(python3 "$here/adapter_records.py" "$records" legacy-audit \
   "slow query took=250ms" "request served" "connection lost" "reconnected" "volume full" \
   "a line of another shape") || e2e_fail "the records: $summary"
 echo "adapter: logging adapter followed a rename and a truncation: $summary"
+
+# --- exporter: redis ----------------------------------------------------------------------
+bin="${DPATTERNS_BIN:-$repo/target/debug/dpatterns}"
+mkdir -p "$work/kinds"
+cp "$repo/tests/fixtures/specs/adapter-kinds.yaml" "$work/kinds/dpatterns.yaml"
+"$bin" -q render -f "$work/kinds/dpatterns.yaml" || e2e_fail "dpatterns render of adapter-kinds.yaml"
+python3 "$here/adapter_env.py" "$work/kinds/k8s/base/session-store.yaml" adapter >"$work/exporter.env" ||
+  e2e_fail "no exporter in session-store's manifest"
+grep -qx "export REDIS_ADDR=redis://127.0.0.1:6379" "$work/exporter.env" || e2e_fail "the exporter's address: $(cat "$work/exporter.env")"
+grep -qx "export REDIS_EXPORTER_WEB_LISTEN_ADDRESS=:9121" "$work/exporter.env" || e2e_fail "the exporter's port: $(cat "$work/exporter.env")"
+grep -q 'path: /health$' "$work/kinds/k8s/base/session-store.yaml" || e2e_fail "the exporter's probe is not /health"
+grep -q 'image: oliver006/redis_exporter:v1.67.0$' "$work/kinds/k8s/base/session-store.yaml" || e2e_fail "the exporter's image is not the pinned one"
+redis_port="$(e2e_port)"
+e2e_start redis redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work"
+e2e_wait_tcp "$redis_port"
+x_port="$(e2e_port)"
+e2e_start redis-exporter env -i PATH="$PATH" bash -c "source '$work/exporter.env' &&
+  export REDIS_ADDR=redis://127.0.0.1:$redis_port REDIS_EXPORTER_WEB_LISTEN_ADDRESS=127.0.0.1:$x_port &&
+  exec prometheus-redis-exporter"
+e2e_wait_http "http://127.0.0.1:$x_port/health" 30
+curl -fsS -m 5 "http://127.0.0.1:$x_port/metrics" >"$work/exporter.txt" || e2e_fail "the exporter's /metrics"
+grep -qx 'redis_up 1' "$work/exporter.txt" || e2e_fail "the exporter does not see redis: $(grep '^redis_up' "$work/exporter.txt")"
+# promtool parses the exposition; its naming lints (`_sec` abbreviations...) are about the
+# upstream exporter's metric names, which the adapter does not choose, so they are counted,
+# not failed on. A parse error fails.
+promtool check metrics <"$work/exporter.txt" >"$work/promtool-exporter.out" 2>&1 || true
+! grep -q 'error while linting' "$work/promtool-exporter.out" ||
+  e2e_fail "promtool cannot parse the exporter's metrics: $(head -5 "$work/promtool-exporter.out")"
+echo "adapter: the redis exporter reads the rendered environment: /health answers, redis_up 1," \
+  "promtool parses its $(grep -c '^# TYPE' "$work/exporter.txt") metrics ($(wc -l <"$work/promtool-exporter.out") naming lints on upstream names)"

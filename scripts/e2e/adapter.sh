@@ -7,7 +7,8 @@
 #     `promtool check metrics` (in the classic format, adapter_openmetrics.py) and a real
 #     Prometheus scrapes and stores it; the statistics gone, `adapter_source_up` is 0 and
 #     their metrics leave.
-#   health: the rendered tcp check against a real listener, then a command check: /healthz
+#   health: the rendered tcp check against a real listener, then an http and a command
+#     check: /healthz
 #     on the health port answers 200, flips to 503 with the reason as JSON when the check
 #     fails, and back to 200 when it passes again; the adapter's own probes stay 200.
 #   logging: the rendered regex format over a file rotated by rename (an unterminated last
@@ -154,6 +155,20 @@ start_db
 verdict 200
 echo "adapter: health adapter (tcp): 200, then 503 ($reason), then 200 again; its own probes stayed 200"
 kill "$health_pid"
+
+# An http check (the default's kind: the host's /healthz), against a real HTTP server.
+kill "$db_pid"
+e2e_start web python3 -m http.server --bind 127.0.0.1 "$db_port" --directory "$work"
+web_pid=$E2E_PID
+e2e_wait_tcp "$db_port"
+health_adapter adapter-health-http "HEALTH_CHECK=http:http://127.0.0.1:$db_port/legacy-billing.env"
+verdict 200
+kill "$health_pid"
+health_adapter adapter-health-http-404 "HEALTH_CHECK=http:http://127.0.0.1:$db_port/no-such-file"
+verdict 503
+grep -q '"reason":"answered 404 Not Found"' "$work/verdict.json" || e2e_fail "the http verdict: $(cat "$work/verdict.json")"
+kill "$health_pid" "$web_pid"
+echo "adapter: health adapter (http): 200 for a file served, 503 (answered 404 Not Found) for a missing one"
 
 flag="$work/healthy.flag"
 touch "$flag"

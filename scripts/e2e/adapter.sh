@@ -8,9 +8,9 @@
 #     Prometheus scrapes and stores it; the statistics gone, `adapter_source_up` is 0 and
 #     their metrics leave.
 #   health: the rendered tcp check against a real listener, then an http and a command
-#     check: /healthz
-#     on the health port answers 200, flips to 503 with the reason as JSON when the check
-#     fails, and back to 200 when it passes again; the adapter's own probes stay 200.
+#     check: /healthz on the health port answers 200, flips to 503 with the reason as JSON
+#     when the check fails, and back to 200 when it passes again; the adapter's own probes
+#     stay 200.
 #   logging: the rendered regex format over a file rotated by rename (an unterminated last
 #     line included) and by truncation: every line comes out once, in order, as a
 #     normalized JSON record (adapter_records.py).

@@ -29,6 +29,16 @@ fn report_with(catalog: &Catalog, components: &str) -> Report {
     lint::lint(&spec, catalog, &rendered)
 }
 
+/// The fix the first finding of a rule proposes.
+fn fix_of<'r>(report: &'r Report, rule: &str) -> &'r str {
+    &report
+        .findings
+        .iter()
+        .find(|f| f.rule.id == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding"))
+        .fix
+}
+
 /// The findings of one rule as `line:col message`.
 fn of(report: &Report, rule: &str) -> Vec<String> {
     report
@@ -62,14 +72,8 @@ fn retries_multiplying_along_a_path_are_reported_with_the_path_and_factor() {
             "9:23 retries multiply along `a` → `b` → `c` → `d`: one request to `a` may reach `d` 27 times (3 × 3 × 3 attempts)"
         ]
     );
-    let fix = &r
-        .findings
-        .iter()
-        .find(|f| f.rule.id == "DDS101")
-        .unwrap()
-        .fix;
     assert_eq!(
-        fix,
+        fix_of(&r, "DDS101"),
         "retry at one layer: set `callAttempts: 1` on `b` and `c`, so only `a` retries"
     );
 }
@@ -84,14 +88,8 @@ fn a_function_in_front_never_retries_so_the_first_service_keeps_its_attempts() {
             "9:27 retries multiply along `hook` → `a` → `b` → `c` → `d`: one request to `hook` may reach `d` 27 times (1 × 3 × 3 × 3 attempts)"
         ]
     );
-    let fix = &r
-        .findings
-        .iter()
-        .find(|f| f.rule.id == "DDS101")
-        .unwrap()
-        .fix;
     assert_eq!(
-        fix,
+        fix_of(&r, "DDS101"),
         "retry at one layer: set `callAttempts: 1` on `b` and `c`, so only `a` retries"
     );
 }

@@ -4,7 +4,7 @@
 //! file of the concern it checks (`calls`: retries and timeouts along the call graph;
 //! `availability`: callees and caches; `work`: deletions and queues; `alerts`: entry points
 //! nobody watches) and cites its section through the one table in [`rules`]. A spec
-//! silences a finding in `spec.lint.ignore` with a reason ([`ignore`]); output as text
+//! silences a finding in `spec.lint.ignore` with a reason (`ignore.rs`); output as text
 //! (the spec errors' snippets), JSON or SARIF ([`sarif`]).
 //!
 //! The lint reads the base system: an environment's overrides are rendered and checked by

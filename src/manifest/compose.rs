@@ -19,8 +19,9 @@ pub const SKIP_ANNOTATION: &str = "dpatterns.io/attach";
 const SKIP_VALUE: &str = "skip";
 
 /// Adds each attachment's containers and volumes to every pod its host runs (except the
-/// workloads marked with [`SKIP_ANNOTATION`]). Inside Jobs they become native sidecars
-/// (`initContainers` with `restartPolicy: Always`), since an ordinary extra container
+/// workloads marked with the annotation `dpatterns.io/attach: skip`). Inside Jobs they
+/// become native sidecars (`initContainers` with `restartPolicy: Always`), since an
+/// ordinary extra container
 /// would keep the Job from ever completing. The outer `Err` is a template's fault; the
 /// inner one the spec's.
 pub fn compose(parsed: Parsed, system: &System) -> Result<SpecChecked<Vec<Object>>> {

@@ -155,6 +155,18 @@ smoke_pipeline_stage() {
 # every path goes to an upstream: both upstreams are one stand-in on a free loopback port
 # answering every request 404 with a JSON `not_found` (what the contract wants for an
 # unmatched path, passed through).
+# wait_port PORT: until something accepts connections on 127.0.0.1:PORT, at most 20 s (a
+# stand-in started in the background is not listening at once, less so on a busy machine).
+wait_port() {
+  local i
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "smoke: nothing listens on 127.0.0.1:$1 after 20 s"
+  return 1
+}
+
 smoke_ambassador_split() {
   local port pid status=0
   port=$(( 26000 + RANDOM % 6000 ))
@@ -174,6 +186,7 @@ class H(BaseHTTPRequestHandler):
 HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 ' "$port" &
   pid=$!
+  wait_port "$port" || status=1
   PRIMARY_URL="http://127.0.0.1:$port" EXPERIMENT_URL="http://127.0.0.1:$port" \
     bash scripts/smoke-service.sh "$1" - || status=1
   kill "$pid" 2>/dev/null || true
